@@ -1,0 +1,12 @@
+import Docker from 'dockerode';
+import { buildLocalImage } from '../devices/docker/local-image.ts';
+import { PassThrough } from 'node:stream';
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+let t = Date.now();
+const id = await buildLocalImage(docker, { tag: 'devlab/spike:1', files: { 'opt/run.sh': { content: 'echo hello from $(uname -s); exit 3\n', mode: 0o755 } }, cmd: ['/bin/sh', '/opt/run.sh'] });
+console.log('built', id, Date.now() - t); t = Date.now();
+const c = await docker.createContainer({ Image: 'devlab/spike:1', HostConfig: { NetworkMode: 'none', Memory: 64 << 20, PidsLimit: 64, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] } });
+await c.start(); const r = await c.wait(); 
+const logs = await c.logs({ stdout: true, stderr: true });
+console.log(r, logs.toString('utf8').replace(/[\x00-\x08]/g,''), Date.now() - t);
+await c.remove({ force: true });

@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface AppiumServerOptions {
+  host: string;
+  port: number;
+  /** APPIUM_HOME: the folder whose package.json lists the installed drivers. */
+  appiumHome: string;
+  /** Server log file; the folder is created. */
+  logFile?: string;
+  startTimeoutMs?: number;
+}
+
+export interface AppiumStatus {
+  ready: boolean;
+  build?: { version?: string };
+}
+
+/** Asks a running Appium server for `/status`; null when nothing answers. */
+export async function appiumStatus(url: string, timeoutMs = 2000): Promise<AppiumStatus | null> {
+  try {
+    const res = await fetch(new URL('/status', url), { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { value?: AppiumStatus };
+    return body.value ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The installed Appium 3 entry point, resolved from the project's node_modules. */
+function appiumMain(appiumHome: string): string {
+  const require = createRequire(path.join(appiumHome, 'package.json'));
+  return require.resolve('appium');
+}
+
+/**
+ * An Appium server that devlab started itself (or found already running on the port).
+ * `stop()` ends only a server this object started.
+ */
+export class AppiumServer {
+  readonly url: string;
+  private child: ChildProcess | null = null;
+
+  constructor(private readonly options: AppiumServerOptions) {
+    this.url = `http://${options.host}:${options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<this> {
+    if (await appiumStatus(this.url)) return this;
+    const { appiumHome, host, port, logFile } = this.options;
+    const args = [appiumMain(appiumHome), 'server', '--address', host, '--port', String(port), '--log-level', 'warn'];
+    this.child = spawn(process.execPath, args, {
+      env: { ...process.env, APPIUM_HOME: appiumHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (logFile) {
+      mkdirSync(path.dirname(logFile), { recursive: true });
+      const log = createWriteStream(logFile, { flags: 'a' });
+      this.child.stdout?.pipe(log);
+      this.child.stderr?.pipe(log);
+    } else {
+      this.child.stdout?.resume();
+      this.child.stderr?.resume();
+    }
+    const exited = new Promise<never>((_, reject) =>
+      this.child?.once('exit', (code) =>
+        reject(new Error(`Appium server exited with code ${code} before it was ready${logFile ? ` (log: ${logFile})` : ''}`)),
+      ),
+    );
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
+    const ready = (async () => {
+      while (Date.now() < deadline) {
+        if ((await appiumStatus(this.url, 1000))?.ready) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`Appium server on ${this.url} was not ready after ${this.options.startTimeoutMs ?? 60_000} ms`);
+    })();
+    try {
+      await Promise.race([ready, exited]);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    exited.catch(() => {});
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+import { PROJECT_ROOT } from './project-root.ts';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+export const configSchema = z
+  .object({
+    /** Data dir: the store, artifacts, models and logs. */
+    home: z.string().min(1),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
+    dockerSocket: z.string().min(1),
+    appium: z
+      .object({
+        host: z.string().min(1),
+        port,
+        home: z.string().min(1),
+      })
+      .strict(),
+    chromium: z.string().min(1),
+    chromedriver: z.string().min(1),
+    api: z.object({ host: z.string().min(1), port }).strict(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  })
+  .strict();
+
+export type DevlabConfig = z.infer<typeof configSchema>;
+
+const DEFAULTS: DevlabConfig = {
+  home: path.join(PROJECT_ROOT, '.devlab'),
+  redisUrl: 'redis://127.0.0.1:6379',
+  dockerSocket: '/var/run/docker.sock',
+  appium: { host: '127.0.0.1', port: 4723, home: PROJECT_ROOT },
+  chromium: '/usr/bin/chromium',
+  chromedriver: '/usr/bin/chromedriver',
+  api: { host: '127.0.0.1', port: 7420 },
+  logLevel: 'info',
+};
+
+/** Environment variables and the config path each one sets. */
+const ENV_FIELDS: Record<string, string[]> = {
+  DEVLAB_HOME: ['home'],
+  DEVLAB_REDIS_URL: ['redisUrl'],
+  DEVLAB_DOCKER_SOCKET: ['dockerSocket'],
+  DEVLAB_APPIUM_HOST: ['appium', 'host'],
+  DEVLAB_APPIUM_PORT: ['appium', 'port'],
+  APPIUM_HOME: ['appium', 'home'],
+  DEVLAB_CHROMIUM: ['chromium'],
+  DEVLAB_CHROMEDRIVER: ['chromedriver'],
+  DEVLAB_API_HOST: ['api', 'host'],
+  DEVLAB_API_PORT: ['api', 'port'],
+  DEVLAB_LOG_LEVEL: ['logLevel'],
+};
+
+type Layer = Record<string, unknown>;
+
+function setPath(target: Layer, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    node[key] = typeof next === 'object' && next !== null ? { ...(next as Layer) } : {};
+    node = node[key] as Layer;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function merge(base: Layer, over: Layer): Layer {
+  const out: Layer = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof prev === 'object' && prev
+        ? merge(prev as Layer, value as Layer)
+        : value;
+  }
+  return out;
+}
+
+/** Validates after each layer so that the error names the layer that brought the bad value. */
+function check(merged: Layer, source: string): void {
+  const result = configSchema.safeParse(merged);
+  if (result.success) return;
+  const issue = result.error.issues[0]!;
+  throw new ConfigError(source, issue.path.join('.') || '(root)', issue.message);
+}
+
+function readFileLayer(file: string): Layer {
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(file, '(file)', (err as Error).message);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(file, '(root)', 'expected a mapping of settings');
+  }
+  return parsed as Layer;
+}
+
+export interface LoadConfigOptions {
+  /** A YAML file; default DEVLAB_CONFIG, else `devlab.config.yaml` in the working directory if present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Defaults, then the config file, then environment variables; each layer validated where it comes from. */
+export function loadConfig(options: LoadConfigOptions = {}): DevlabConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let merged: Layer = DEFAULTS as unknown as Layer;
+
+  const file = options.file ?? env['DEVLAB_CONFIG'] ?? path.join(cwd, 'devlab.config.yaml');
+  if (options.file || env['DEVLAB_CONFIG'] || existsSync(file)) {
+    if (!existsSync(file)) throw new ConfigError(file, '(file)', 'file not found');
+    const layer = readFileLayer(file);
+    merged = merge(merged, layer);
+    check(merged, file);
+  }
+
+  for (const [name, keys] of Object.entries(ENV_FIELDS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const layer: Layer = {};
+    setPath(layer, keys, value);
+    merged = merge(merged, layer);
+    check(merged, `environment variable ${name}`);
+  }
+  const final = configSchema.parse(merged);
+  return { ...final, home: path.resolve(cwd, final.home) };
+}
