@@ -5,7 +5,15 @@ import type { Capabilities } from './capabilities.ts';
 export const DRIVER_KINDS = ['appium', 'docker', 'browser'] as const;
 export type DriverKind = (typeof DRIVER_KINDS)[number];
 
-export const DEVICE_STATES = ['available', 'leased', 'busy', 'offline', 'quarantined', 'draining', 'blocked'] as const;
+export const DEVICE_STATES = [
+  'available',
+  'leased',
+  'busy',
+  'offline',
+  'quarantined',
+  'draining',
+  'blocked',
+] as const;
 export type DeviceState = (typeof DEVICE_STATES)[number];
 
 /** A device as the inventory describes it (driver settings are each driver's own schema). */
@@ -27,7 +35,10 @@ export interface DeviceRecord {
 /** Exec and copy helpers for a test running against a container device. */
 export interface ContainerHandle {
   readonly id: string;
-  exec(cmd: string[], options?: { timeoutMs?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(
+    cmd: string[],
+    options?: { timeoutMs?: number },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   readFile(pathInContainer: string): Promise<Buffer>;
   writeFile(pathInContainer: string, content: string | Buffer): Promise<void>;
 }

@@ -55,7 +55,16 @@ export class AppiumServer {
   async start(): Promise<this> {
     if (await appiumStatus(this.url)) return this;
     const { appiumHome, host, port, logFile } = this.options;
-    const args = [appiumMain(appiumHome), 'server', '--address', host, '--port', String(port), '--log-level', 'warn'];
+    const args = [
+      appiumMain(appiumHome),
+      'server',
+      '--address',
+      host,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ];
     this.child = spawn(process.execPath, args, {
       env: { ...process.env, APPIUM_HOME: appiumHome },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,7 +80,11 @@ export class AppiumServer {
     }
     const exited = new Promise<never>((_, reject) =>
       this.child?.once('exit', (code) =>
-        reject(new Error(`Appium server exited with code ${code} before it was ready${logFile ? ` (log: ${logFile})` : ''}`)),
+        reject(
+          new Error(
+            `Appium server exited with code ${code} before it was ready${logFile ? ` (log: ${logFile})` : ''}`,
+          ),
+        ),
       ),
     );
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
@@ -80,7 +93,9 @@ export class AppiumServer {
         if ((await appiumStatus(this.url, 1000))?.ready) return;
         await new Promise((r) => setTimeout(r, 250));
       }
-      throw new Error(`Appium server on ${this.url} was not ready after ${this.options.startTimeoutMs ?? 60_000} ms`);
+      throw new Error(
+        `Appium server on ${this.url} was not ready after ${this.options.startTimeoutMs ?? 60_000} ms`,
+      );
     })();
     try {
       await Promise.race([ready, exited]);

@@ -5,9 +5,49 @@ import tar from 'tar-stream';
 
 /** Applets linked to busybox in every devlab base image, so shell scripts and runners just work. */
 const BUSYBOX_APPLETS = [
-  'sh', 'ash', 'cat', 'echo', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'sleep', 'grep', 'sed', 'awk', 'head', 'tail',
-  'wc', 'date', 'env', 'printf', 'test', '[', 'true', 'false', 'tr', 'cut', 'sort', 'uniq', 'id', 'hostname',
-  'uname', 'ps', 'kill', 'touch', 'find', 'xargs', 'seq', 'expr', 'md5sum', 'sha256sum', 'dd', 'od', 'tee', 'wget',
+  'sh',
+  'ash',
+  'cat',
+  'echo',
+  'ls',
+  'mkdir',
+  'rm',
+  'cp',
+  'mv',
+  'sleep',
+  'grep',
+  'sed',
+  'awk',
+  'head',
+  'tail',
+  'wc',
+  'date',
+  'env',
+  'printf',
+  'test',
+  '[',
+  'true',
+  'false',
+  'tr',
+  'cut',
+  'sort',
+  'uniq',
+  'id',
+  'hostname',
+  'uname',
+  'ps',
+  'kill',
+  'touch',
+  'find',
+  'xargs',
+  'seq',
+  'expr',
+  'md5sum',
+  'sha256sum',
+  'dd',
+  'od',
+  'tee',
+  'wget',
 ];
 
 export interface LocalImageSpec {
@@ -34,7 +74,8 @@ function buildContext(spec: LocalImageSpec): Readable {
     pack.entry({ name: `rootfs/${file.replace(/^\/+/, '')}`, mode: mode ?? 0o644 }, content);
   }
   const lines = ['FROM scratch', 'COPY rootfs/ /', 'ENV PATH=/bin'];
-  for (const [key, value] of Object.entries(spec.labels ?? {})) lines.push(`LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(spec.labels ?? {}))
+    lines.push(`LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
   if (spec.cmd) lines.push(`CMD ${JSON.stringify(spec.cmd)}`);
   pack.entry({ name: 'Dockerfile' }, `${lines.join('\n')}\n`);
   pack.finalize();
@@ -44,7 +85,12 @@ function buildContext(spec: LocalImageSpec): Readable {
 
 /** Builds an image from local files only (busybox-static plus the spec's files); returns its id. */
 export async function buildLocalImage(docker: Docker, spec: LocalImageSpec): Promise<string> {
-  const stream = await docker.buildImage(buildContext(spec), { t: spec.tag, networkmode: 'none', rm: true, forcerm: true });
+  const stream = await docker.buildImage(buildContext(spec), {
+    t: spec.tag,
+    networkmode: 'none',
+    rm: true,
+    forcerm: true,
+  });
   const events = await new Promise<Array<{ error?: string; aux?: { ID?: string } }>>((resolve, reject) =>
     docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out))),
   );

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { registerAnalysisCommands } from './commands/analysis.ts';
+import { registerDevicesCommands } from './commands/devices.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerTestsCommands } from './commands/tests.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('devlab')
+    .description('Device test lab CI harness: catalog, devices, runs, results and failure prediction')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerDoctorCommand(program);
+  registerTestsCommands(program);
+  registerDevicesCommands(program);
+  registerAnalysisCommands(program);
+  return program;
+}
+
+/** Runs the CLI; every command sets process.exitCode instead of exiting, so output is flushed. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`devlab: ${(err as Error).message}\n`);
+    process.exitCode = process.exitCode || 2;
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { DRIVER_KINDS, type DriverKind } from '../devices/device.ts';
+import { INPUT_KINDS, RESOLUTIONS } from '../devices/capabilities.ts';
+import type { TestBody, TestDefinition } from './test-api.ts';
+
+export const requirementsSchema = z
+  .object({
+    codecs: z.array(z.string().min(1)).optional(),
+    hdr: z.union([z.boolean(), z.array(z.string().min(1))]).optional(),
+    drm: z
+      .object({ system: z.string().min(1), level: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    minResolution: z.enum(RESOLUTIONS).optional(),
+    minMemoryMb: z.number().int().positive().optional(),
+    input: z.enum(INPUT_KINDS).optional(),
+    drivers: z.array(z.enum(DRIVER_KINDS)).min(1).optional(),
+  })
+  .strict();
+
+export const testMetaSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, 'ids are lower case: letters, digits, . _ / -'),
+    title: z.string().min(1),
+    tags: z.array(z.string().min(1)).default([]),
+    component: z.string().min(1),
+    owner: z.string().min(1),
+    priority: z.number().int().min(0).max(3).default(1),
+    timeoutMs: z.number().int().positive().default(60_000),
+    retries: z.number().int().min(0).max(10).default(0),
+    requires: requirementsSchema.default({}),
+  })
+  .strict();
+
+export type TestMetaInput = z.input<typeof testMetaSchema>;
+
+/** Declares a test: metadata validated now (errors name the field), body run later on a device. */
+export function defineTest(meta: TestMetaInput, body: TestBody): TestDefinition {
+  const parsed = testMetaSchema.safeParse(meta);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.join('.') || '(root)';
+    throw new Error(`Invalid test "${String(meta?.id ?? '?')}": field ${where}: ${issue.message}`);
+  }
+  return { ...parsed.data, body };
+}
+
+export type { DriverKind };
