@@ -31,7 +31,7 @@ export async function appiumStatus(url: string, timeoutMs = 2000): Promise<Appiu
 }
 
 /** The installed Appium 3 entry point, resolved from the project's node_modules. */
-function appiumMain(appiumHome: string): string {
+export function appiumMain(appiumHome: string): string {
   const require = createRequire(path.join(appiumHome, 'package.json'));
   return require.resolve('appium');
 }
