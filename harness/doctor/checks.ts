@@ -83,7 +83,10 @@ export function dockerCheck(config: DevlabConfig): Check {
       const docker = new Docker({ socketPath: config.dockerSocket, timeout: 5000 });
       try {
         const version = await docker.version();
-        return { ok: true, detail: `${config.dockerSocket} (engine ${version.Version}, API ${version.ApiVersion})` };
+        return {
+          ok: true,
+          detail: `${config.dockerSocket} (engine ${version.Version}, API ${version.ApiVersion})`,
+        };
       } catch (err) {
         return {
           ok: false,
@@ -138,19 +141,38 @@ export function appiumCheck(config: DevlabConfig): Check {
           ([name, info]) => `${name}@${info.version ?? '?'}`,
         );
       } catch (err) {
-        return { ok: false, detail: `cannot list Appium drivers: ${(err as Error).message.split('\n')[0]}`, fix };
+        return {
+          ok: false,
+          detail: `cannot list Appium drivers: ${(err as Error).message.split('\n')[0]}`,
+          fix,
+        };
       }
       if (!drivers.some((d) => d.startsWith('chromium@'))) {
-        return { ok: false, detail: `drivers installed: ${drivers.join(', ') || 'none'}; chromium missing`, fix };
+        return {
+          ok: false,
+          detail: `drivers installed: ${drivers.join(', ') || 'none'}; chromium missing`,
+          fix,
+        };
       }
       const url = `http://${config.appium.host}:${config.appium.port}`;
       const running = await appiumStatus(url);
-      if (running) return { ok: true, detail: `running on ${url} (${running.build?.version ?? '?'}); ${drivers.join(', ')}` };
-      const server = new AppiumServer({ host: '127.0.0.1', port: await freePort(), appiumHome: config.appium.home });
+      if (running)
+        return {
+          ok: true,
+          detail: `running on ${url} (${running.build?.version ?? '?'}); ${drivers.join(', ')}`,
+        };
+      const server = new AppiumServer({
+        host: '127.0.0.1',
+        port: await freePort(),
+        appiumHome: config.appium.home,
+      });
       try {
         await server.start();
         const status = await appiumStatus(server.url);
-        return { ok: true, detail: `startable (${status?.build?.version ?? '?'}); drivers ${drivers.join(', ')}` };
+        return {
+          ok: true,
+          detail: `startable (${status?.build?.version ?? '?'}); drivers ${drivers.join(', ')}`,
+        };
       } catch (err) {
         return { ok: false, detail: `does not start: ${(err as Error).message}`, fix };
       } finally {
@@ -181,7 +203,11 @@ export function dataDirCheck(config: DevlabConfig): Check {
         accessSync(config.home, constants.W_OK);
         return { ok: true, detail: `${config.home} writable` };
       } catch (err) {
-        return { ok: false, detail: `${config.home}: ${(err as Error).message}`, fix: 'set DEVLAB_HOME to a writable folder' };
+        return {
+          ok: false,
+          detail: `${config.home}: ${(err as Error).message}`,
+          fix: 'set DEVLAB_HOME to a writable folder',
+        };
       }
     },
   };

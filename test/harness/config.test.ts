@@ -53,7 +53,9 @@ describe('loadConfig', () => {
   });
 
   it('reports a missing or unparsable file', () => {
-    expect(() => loadConfig({ file: path.join(dir, 'nope.yaml'), env: {}, cwd: dir })).toThrow(/file not found/);
+    expect(() => loadConfig({ file: path.join(dir, 'nope.yaml'), env: {}, cwd: dir })).toThrow(
+      /file not found/,
+    );
     const file = path.join(dir, 'broken.yaml');
     writeFileSync(file, 'api: [1, 2\n');
     expect(() => loadConfig({ file, env: {}, cwd: dir })).toThrow(ConfigError);

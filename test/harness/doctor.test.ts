@@ -23,7 +23,14 @@ describe('devlab doctor (the CLI, against the real services)', () => {
   it('is all green after setup and exits 0', async () => {
     const { code, stdout } = await doctor({});
     expect(stdout).toContain('All required parts are present.');
-    for (const name of ['Node.js', 'Redis', 'Docker engine', 'Appium', 'Chromium + chromedriver', 'TensorFlow.js backend']) {
+    for (const name of [
+      'Node.js',
+      'Redis',
+      'Docker engine',
+      'Appium',
+      'Chromium + chromedriver',
+      'TensorFlow.js backend',
+    ]) {
       expect(stdout).toMatch(new RegExp(`✔ ${name.replace(/[.+]/g, '\\$&')}\\s`));
     }
     expect(code).toBe(0);

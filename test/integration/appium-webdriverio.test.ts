@@ -21,7 +21,11 @@ describe('WebdriverIO through a real Appium 3 server to headless Chromium', () =
 
   beforeAll(async () => {
     page = await serveButtonPage();
-    appium = await new AppiumServer({ host: '127.0.0.1', port: await freePort(), appiumHome: PROJECT_ROOT }).start();
+    appium = await new AppiumServer({
+      host: '127.0.0.1',
+      port: await freePort(),
+      appiumHome: PROJECT_ROOT,
+    }).start();
   });
 
   afterAll(async () => {

@@ -15,12 +15,15 @@ describe('better-sqlite3 v12 on a real file', () => {
     db.exec('CREATE TABLE verdicts (test TEXT, device TEXT, verdict TEXT)');
     const insert = db.prepare('INSERT INTO verdicts VALUES (?, ?, ?)');
     db.transaction(() => {
-      for (let i = 0; i < 100; i++) insert.run(`t${i}`, i % 2 ? 'tv' : 'stb', i % 10 === 0 ? 'failed' : 'passed');
+      for (let i = 0; i < 100; i++)
+        insert.run(`t${i}`, i % 2 ? 'tv' : 'stb', i % 10 === 0 ? 'failed' : 'passed');
     })();
     db.close();
     expect(statSync(file).size).toBeGreaterThan(0);
     const again = new Database(file, { readonly: true });
-    const rows = again.prepare('SELECT verdict, count(*) AS n FROM verdicts GROUP BY verdict ORDER BY verdict').all();
+    const rows = again
+      .prepare('SELECT verdict, count(*) AS n FROM verdicts GROUP BY verdict ORDER BY verdict')
+      .all();
     again.close();
     expect(rows).toEqual([
       { verdict: 'failed', n: 10 },

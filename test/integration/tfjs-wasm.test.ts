@@ -7,7 +7,9 @@ describe('TensorFlow.js', () => {
     expect(['tensorflow', 'wasm']).toContain(info.name);
     expect(tf.getBackend()).toBe(info.name);
     tf.util.seedrandom?.('devlab');
-    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2], activation: 'sigmoid' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ units: 1, inputShape: [2], activation: 'sigmoid' })],
+    });
     model.compile({ optimizer: tf.train.adam(0.1), loss: 'binaryCrossentropy' });
     // OR: fails when either input is set; linearly separable, so a single unit learns it.
     const x = tf.tensor2d([
