@@ -46,7 +46,8 @@ describe('WebdriverIO through a real Appium 3 server to headless Chromium', () =
         'appium:automationName': 'Chromium',
         'appium:executable': CHROMEDRIVER,
         'goog:chromeOptions': { binary: CHROMIUM, args: CHROMIUM_ARGS },
-      },
+        // appium:executable is the chromium driver's own capability, unknown to WebdriverIO's types.
+      } as WebdriverIO.Capabilities,
     });
     try {
       await browser.url(page.url);
