@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { registerAnalysisCommands } from './commands/analysis.ts';
 import { registerDevicesCommands } from './commands/devices.ts';
+import { registerAgentCommand } from './commands/agent.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerResultsCommands } from './commands/results.ts';
+import { registerRunCommands } from './commands/run.ts';
+import { registerServerCommand } from './commands/server.ts';
 import { registerTestsCommands } from './commands/tests.ts';
 
 export function buildProgram(): Command {
@@ -13,6 +17,10 @@ export function buildProgram(): Command {
   registerTestsCommands(program);
   registerDevicesCommands(program);
   registerAnalysisCommands(program);
+  registerRunCommands(program);
+  registerResultsCommands(program);
+  registerServerCommand(program);
+  registerAgentCommand(program);
   return program;
 }
 

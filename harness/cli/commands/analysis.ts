@@ -1,6 +1,138 @@
-import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { initBackend } from '../../../analysis/backend.ts';
+import { evaluateOnline } from '../../../analysis/evaluation/online.ts';
+import { writeEvaluation } from '../../../analysis/evaluation/write.ts';
+import { generateLabHistory } from '../../../analysis/generator/lab.ts';
+import { historyToCsv, readHistoryCsv } from '../../../analysis/history/csv.ts';
+import { importHistory } from '../../../analysis/history/summary.ts';
+import type { ReportEvaluation } from '../../../analysis/report/build.ts';
+import { writeReport } from '../../../analysis/report/report.ts';
 
-/** `devlab analysis ...`: being built; registers its subcommands here. */
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`budget must be in (0, 1], got "${v}"`);
+  return n;
+}
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${v}"`);
+  return n;
+}
+
+async function progressBar(total: number): Promise<{ update(done: number): void; stop(): void }> {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: 'evaluating [{bar}] {value}/{total} cycles | {eta_formatted} left' },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { update: (d) => bar.update(d), stop: () => bar.stop() };
+}
+
+/** `devlab analysis ...`: import, evaluate, generate and report on lab histories. */
 export function registerAnalysisCommands(program: Command): void {
-  void program;
+  const analysis = program.command('analysis').description('failure prediction: histories, evaluation, reports');
+
+  analysis
+    .command('import')
+    .description('validate an external history (CSV or a directory of JUnit XML) and print a summary')
+    .option('--history <file>', 'history CSV (cycle,test,device,verdict,duration_s)')
+    .option('--junit <dir>', 'directory of JUnit XML files, one per cycle')
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: { history?: string; junit?: string; json?: boolean }) => {
+      if (!opts.history === !opts.junit) throw new Error('give exactly one of --history FILE or --junit DIR');
+      const { summary } = await importHistory(opts.history ? { csv: opts.history } : { junit: opts.junit! });
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${summary.rows} rows, ${summary.cycles} cycles (${summary.failingCycles} with failures), ` +
+            `${summary.tests} tests, ${summary.devices} devices, ${summary.failures} failing pairs\n` +
+            `verdicts: ${Object.entries(summary.verdicts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}\n`,
+        );
+    });
+
+  analysis
+    .command('evaluate')
+    .description('strictly online evaluation of the ranking against baselines')
+    .requiredOption('--history <file>', 'history CSV')
+    .requiredOption('--out <dir>', 'output directory (rankings.jsonl, metrics.json)')
+    .option('--budget <fraction>', 'NAPFD budget (fraction of pairs / run time)', fraction, 0.5)
+    .option('--retrain-every <k>', 'retrain the model every K cycles', positiveInt('retrain-every'))
+    .option('--seed <n>', 'seed (random order, training)', int, 1)
+    .action(async (opts: { history: string; out: string; budget: number; retrainEvery?: number; seed: number }) => {
+      const backend = await initBackend();
+      const rows = await readHistoryCsv(opts.history);
+      let bar: Awaited<ReturnType<typeof progressBar>> | null = null;
+      const result = await evaluateOnline(rows, {
+        budget: opts.budget,
+        seed: opts.seed,
+        ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
+        onProgress: (done, total) => {
+          if (!bar) void progressBar(total).then((b) => (bar = b));
+          bar?.update(done);
+        },
+      });
+      (bar as { stop(): void } | null)?.stop();
+      await writeEvaluation(opts.out, result);
+      const lines = Object.entries(result.summary).map(
+        ([s, m]) =>
+          `${s.padEnd(10)} APFD ${m.apfd.toFixed(3)}  NAPFD ${m.napfd.toFixed(3)}  APFDc ${m.apfdc.toFixed(3)}  ` +
+          `first failure at ${m.firstPosition.toFixed(1)} (${(m.firstTimeFraction * 100).toFixed(1)}% of run time)`,
+      );
+      process.stdout.write(
+        `${result.cycles} cycles, ${result.failingCycles} failing, ${result.retrainings} retrainings on ${backend.name} ` +
+          `in ${(result.elapsedMs / 1000).toFixed(1)} s\n${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
+      );
+    });
+
+  analysis
+    .command('generate')
+    .description('generate a seeded synthetic lab history as CSV')
+    .requiredOption('--out <file>', 'CSV file to write')
+    .option('--cycles <n>', 'number of cycles', positiveInt('cycles'), 300)
+    .option('--seed <s>', 'seed', int, 1)
+    .action(async (opts: { out: string; cycles: number; seed: number }) => {
+      const rows = generateLabHistory({ cycles: opts.cycles, seed: opts.seed });
+      await writeFile(opts.out, historyToCsv(rows));
+      process.stdout.write(`wrote ${rows.length} rows (${opts.cycles} cycles) to ${opts.out}\n`);
+    });
+
+  analysis
+    .command('report')
+    .description('self-contained HTML report (risk heatmap, top pairs, calibration, APFD, flaky tests)')
+    .option('--history <file>', 'history CSV')
+    .option('--eval <dir>', 'evaluation directory written by `devlab analysis evaluate`')
+    .option('--out <file>', 'HTML file to write', 'analysis-report.html')
+    .action(async (opts: { history?: string; eval?: string; out: string }) => {
+      if (!opts.history && !opts.eval) throw new Error('give --history FILE and/or --eval DIR');
+      const rows = opts.history ? await readHistoryCsv(opts.history) : undefined;
+      let evaluation: ReportEvaluation | undefined;
+      let scores: { test: string; device: string; score: number }[] | undefined;
+      if (opts.eval) {
+        evaluation = JSON.parse(await readFile(path.join(opts.eval, 'metrics.json'), 'utf8')) as ReportEvaluation;
+        const lines = (await readFile(path.join(opts.eval, 'rankings.jsonl'), 'utf8')).trim().split('\n');
+        const latest = new Map<string, { test: string; device: string; score: number }>();
+        for (const line of lines.slice(-20)) {
+          const r = JSON.parse(line) as { order: { test: string; device: string; score: number }[] };
+          for (const o of r.order) latest.set(`${o.test}\u0000${o.device}`, o);
+        }
+        scores = [...latest.values()];
+      }
+      const out = await writeReport({ rows, evaluation, scores }, opts.out);
+      process.stdout.write(`wrote ${out.html} and ${out.json}\n`);
+    });
 }

@@ -1,6 +1,185 @@
+import os from 'node:os';
 import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import type { DeviceRecord, DeviceState } from '../../../devices/device.ts';
+import { DockerDriver } from '../../../devices/docker/docker-driver.ts';
+import { healthCheck } from '../../../devices/health/checks.ts';
+import { InventoryError } from '../../../devices/inventory/inventory-error.ts';
+import { DEFAULT_INVENTORY, loadInventory } from '../../../devices/inventory/load.ts';
+import { redactDevice } from '../../../devices/inventory/secrets.ts';
+import { REFERENCE_IMAGE_SPECS } from '../../../devices/reference-lab/images/stb-reference.ts';
+import { type LiveStatus, liveStatus } from '../../../devices/state/live-status.ts';
+import { DeviceStateStore } from '../../../devices/state/state-store.ts';
+import { TransitionError } from '../../../devices/state/transitions.ts';
+import { loadConfig } from '../../config/config.ts';
 
-/** `devlab devices ...`: being built; registers its subcommands here. */
+interface CommonOptions {
+  inventory?: string;
+  prefix: string;
+}
+
+const DEFAULT_PREFIX = 'devlab:';
+
+/** The inventory, or null after printing its errors (file:line:column per problem). */
+function inventory(options: CommonOptions): DeviceRecord[] | null {
+  try {
+    return loadInventory(options.inventory ?? DEFAULT_INVENTORY);
+  } catch (err) {
+    if (!(err instanceof InventoryError)) throw err;
+    process.stderr.write(`devlab: ${err.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+}
+
+/** Connects to the configured Redis, or returns null when it does not answer quickly. */
+async function connectRedis(): Promise<Redis | null> {
+  const redis = new Redis(loadConfig().redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 1500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch {
+    redis.disconnect();
+    return null;
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+async function list(options: CommonOptions & { json?: boolean }): Promise<void> {
+  const devices = inventory(options);
+  if (!devices) return;
+  const redis = await connectRedis();
+  let live: Map<string, LiveStatus> | null = null;
+  try {
+    if (redis) live = new Map((await liveStatus(redis, devices, options.prefix)).map((s) => [s.deviceId, s]));
+  } finally {
+    redis?.disconnect();
+  }
+  if (options.json) {
+    const out = devices.map((d) => ({ ...redactDevice(d), live: live?.get(d.id) ?? null }));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const rows = [['ID', 'DRIVER', 'MODEL', 'PLATFORM', 'RES', 'HOST', 'STATE', 'HOLDER / REASON']];
+  for (const d of devices) {
+    const s = live?.get(d.id);
+    const note = s ? (s.holder ?? s.reason) : '';
+    rows.push([
+      d.id,
+      d.driver,
+      d.model,
+      d.platform,
+      d.capabilities.resolution,
+      d.host,
+      s?.state ?? '?',
+      note,
+    ]);
+  }
+  process.stdout.write(table(rows));
+  if (!live) process.stderr.write('note: Redis is not reachable, live state unknown\n');
+}
+
+async function check(id: string | undefined, options: CommonOptions & { quick?: boolean }): Promise<void> {
+  const devices = inventory(options);
+  if (!devices) return;
+  const selected = id ? devices.filter((d) => d.id === id) : devices;
+  if (selected.length === 0) {
+    process.stderr.write(`devlab: no device "${id}" in the inventory\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const run = healthCheck({
+    appiumStatusOnly: options.quick ?? false,
+    docker: new DockerDriver({ imageSpecs: REFERENCE_IMAGE_SPECS }),
+  });
+  let failed = 0;
+  // One at a time: a lab's Appium server and engine are shared, and lines come out in inventory order.
+  for (const device of selected) {
+    const r = await run(device);
+    if (!r.ok) failed++;
+    const line = `${r.ok ? 'ok  ' : 'FAIL'}  ${device.id.padEnd(18)} ${device.driver.padEnd(7)} ${r.message} (${Math.round(r.durationMs)} ms)`;
+    process.stdout.write(`${line}\n`);
+  }
+  if (failed > 0) process.exitCode = 1;
+}
+
+async function move(
+  id: string,
+  to: DeviceState,
+  options: CommonOptions & { reason?: string },
+): Promise<void> {
+  const devices = inventory(options);
+  if (!devices) return;
+  if (!devices.some((d) => d.id === id)) {
+    process.stderr.write(`devlab: no device "${id}" in the inventory\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const redis = await connectRedis();
+  if (!redis) {
+    process.stderr.write('devlab: Redis is not reachable; device states live there\n');
+    process.exitCode = 1;
+    return;
+  }
+  try {
+    const store = new DeviceStateStore(redis, { prefix: options.prefix });
+    const reason = options.reason ?? (to === 'available' ? 'unblocked' : '');
+    const record = await store.transition(id, to, reason, `cli:${os.userInfo().username}`);
+    process.stdout.write(`${id}: ${record.from} → ${record.to} (${record.reason})\n`);
+  } catch (err) {
+    if (!(err instanceof TransitionError)) throw err;
+    process.stderr.write(`devlab: ${err.message}\n`);
+    process.exitCode = 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** `devlab devices list|check|block|unblock|drain`. */
 export function registerDevicesCommands(program: Command): void {
-  void program;
+  const devices = program.command('devices').description('the device inventory, live state and health');
+  const common = (cmd: Command): Command =>
+    cmd
+      .option('--inventory <file>', 'inventory YAML (default: devices/inventory.yaml)')
+      .option('--prefix <prefix>', 'Redis key prefix of device state and leases', DEFAULT_PREFIX);
+
+  common(devices.command('list').description('list devices with their live state'))
+    .option('--json', 'print JSON (secrets redacted)')
+    .action(list);
+
+  common(devices.command('check [id]').description('run health checks, one line per device'))
+    .option('--quick', 'Appium: /status only, no session probe')
+    .action(check);
+
+  common(devices.command('block <id>').description('take a device out of service (manual)'))
+    .requiredOption('--reason <text>', 'why, for the transition log')
+    .action((id: string, o: CommonOptions & { reason: string }) => move(id, 'blocked', o));
+
+  common(devices.command('unblock <id>').description('return a blocked or drained device to service'))
+    .option('--reason <text>', 'why, for the transition log')
+    .action((id: string, o: CommonOptions & { reason?: string }) => move(id, 'available', o));
+
+  common(devices.command('drain <id>').description('finish running work, then accept no new leases'))
+    .requiredOption('--reason <text>', 'why, for the transition log')
+    .action((id: string, o: CommonOptions & { reason: string }) => move(id, 'draining', o));
 }

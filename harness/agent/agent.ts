@@ -1,0 +1,120 @@
+import { availableParallelism } from 'node:os';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DeviceRecord } from '../../devices/device.ts';
+import type { DriverRegistry } from '../../devices/driver.ts';
+import { LeaseManager } from '../../devices/lease/lease-manager.ts';
+import type { TestDefinition } from '../../suites/test-api.ts';
+import { groupPools } from '../planner/pools.ts';
+import type { AttemptReport } from '../protocol/job.ts';
+import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE } from '../queue/names.ts';
+import { Semaphore } from '../queue/semaphore.ts';
+import type { ArtifactSink } from './artifact-sink.ts';
+import { DeviceWorker } from './device-worker.ts';
+import { LocalSlots } from './local-slots.ts';
+
+export interface AgentOptions {
+  /** This agent's host id: it owns the inventory's devices whose `host` is this id. */
+  agentId: string;
+  /** The whole lab's inventory: pools span hosts, so pool sizes come from all of it. */
+  inventory: readonly DeviceRecord[];
+  tests: ReadonlyMap<string, TestDefinition>;
+  registry: DriverRegistry;
+  artifacts: ArtifactSink;
+  appUrl: string;
+  /** BullMQ connection (maxRetriesPerRequest: null); the agent opens a subscriber from it. */
+  connection: Redis;
+  keyPrefix?: string;
+  /** Sessions running a test at once on this host; default: its CPU cores. */
+  maxSessions?: number;
+  leaseTtlMs?: number;
+  lockDurationMs?: number;
+  onInfraError?(device: DeviceRecord, message: string): void;
+}
+
+/**
+ * A lab agent: one queue worker per device it owns, all reporting to the control plane through the
+ * results queue; a cancel broadcast aborts the run's attempts within a second.
+ */
+export class Agent {
+  private readonly workers: DeviceWorker[] = [];
+  private readonly running = new Map<string, Set<AbortController>>();
+  private subscriber: Redis | null = null;
+  private results: Queue | null = null;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  get ownedDevices(): DeviceRecord[] {
+    return this.options.inventory.filter((d) => d.host === this.options.agentId);
+  }
+
+  async start(): Promise<void> {
+    const { connection } = this.options;
+    this.results = new Queue(RESULTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+    this.results.on('error', () => {});
+    this.subscriber = connection.duplicate();
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('message', (_channel: string, runId: string) => {
+      for (const controller of this.running.get(runId) ?? [])
+        controller.abort(new Error(`run ${runId} cancelled`));
+    });
+    await this.subscriber.subscribe(CANCEL_CHANNEL);
+
+    const leases = new LeaseManager(connection, { prefix: this.options.keyPrefix ?? 'devlab:' });
+    const semaphore = new Semaphore(connection);
+    const slots = new LocalSlots(this.options.maxSessions ?? availableParallelism());
+    const pools = groupPools(this.options.inventory);
+    for (const [pool, members] of pools) {
+      for (const device of members.filter((d) => d.host === this.options.agentId)) {
+        const worker = new DeviceWorker({
+          agentId: this.options.agentId,
+          device,
+          pool,
+          poolSize: members.length,
+          connection,
+          leases,
+          semaphore,
+          slots,
+          registry: this.options.registry,
+          tests: this.options.tests,
+          artifacts: this.options.artifacts,
+          appUrl: this.options.appUrl,
+          report: (message) => this.report(message),
+          track: (runId, controller) => this.track(runId, controller),
+          ...(this.options.onInfraError ? { onInfraError: this.options.onInfraError } : {}),
+          leaseTtlMs: this.options.leaseTtlMs ?? 15_000,
+          lockDurationMs: this.options.lockDurationMs ?? 30_000,
+        });
+        await worker.start();
+        this.workers.push(worker);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+    this.workers.length = 0;
+    await this.subscriber?.quit().catch(() => {});
+    this.subscriber = null;
+    await this.results?.close();
+    this.results = null;
+  }
+
+  private async report(message: AttemptReport | Record<string, unknown>): Promise<void> {
+    if (!this.results) throw new Error('agent is not started');
+    const m = message as { jobId: string; attempt: number; type?: string };
+    // Deterministic ids: a report re-sent after a lost reply is added once.
+    const id = `${m.jobId}-a${m.attempt}-${m.type === 'started' ? 's' : 'r'}`;
+    await this.results.add(m.type === 'started' ? 'started' : 'report', message, { jobId: id });
+  }
+
+  private track(runId: string, controller: AbortController): () => void {
+    const set = this.running.get(runId) ?? new Set<AbortController>();
+    set.add(controller);
+    this.running.set(runId, set);
+    return () => {
+      set.delete(controller);
+      if (set.size === 0) this.running.delete(runId);
+    };
+  }
+}

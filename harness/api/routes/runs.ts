@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors.ts';
+import { junitReport } from '../../results/junit-report.ts';
+import type { RunRow } from '../../store/runs-repo.ts';
+import type { ApiDeps } from '../app.ts';
+import { jobView, runView } from '../run-view.ts';
+
+export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): void {
+  const store = controlPlane.store;
+  const getRun = (id: string): RunRow => {
+    const run = store.runs.get(id);
+    if (!run) throw new NotFoundError('run', id);
+    return run;
+  };
+
+  app.post('/api/runs', async (req, reply) => {
+    const { run, plan } = await controlPlane.submit((req.body ?? {}) as Record<string, unknown>);
+    return reply.code(201).send({
+      ...runView(store, run),
+      unplanned: plan.unplanned,
+      jobs: plan.jobs.map((j) => ({
+        id: j.jobId,
+        testId: j.testId,
+        pool: j.pool,
+        score: j.score,
+        reasons: j.reasons,
+        skipReason: j.skipReason ?? null,
+      })),
+    });
+  });
+
+  app.get('/api/runs', async (req) => {
+    const q = req.query as { limit?: string; partner?: string };
+    const limit = Math.min(500, Math.max(1, Number(q.limit ?? 50) || 50));
+    return store.runs
+      .list({ limit, ...(q.partner ? { partner: q.partner } : {}) })
+      .map((r) => runView(store, r));
+  });
+
+  app.get('/api/runs/:id', async (req) => runView(store, getRun((req.params as { id: string }).id)));
+
+  app.get('/api/runs/:id/results', async (req) => {
+    const run = getRun((req.params as { id: string }).id);
+    return { run: runView(store, run), jobs: store.jobs.listByRun(run.id).map((j) => jobView(store, j)) };
+  });
+
+  app.get('/api/runs/:id/junit', async (req, reply) => {
+    const run = getRun((req.params as { id: string }).id);
+    const jobs = store.jobs.listByRun(run.id);
+    const cases = new Map(
+      jobs.filter((j) => j.attempts > 0).map((j) => [j.id, store.attempts.casesOf(j.id, j.attempts)]),
+    );
+    return reply.type('application/xml').send(junitReport({ runId: run.id, jobs, cases }));
+  });
+
+  app.post('/api/runs/:id/cancel', async (req) => {
+    const run = getRun((req.params as { id: string }).id);
+    return runView(store, (await controlPlane.cancel(run.id)) ?? run);
+  });
+
+  /** Server-sent events: replays the run's stored events after Last-Event-ID, then streams new ones. */
+  app.get('/api/runs/:id/events', (req, reply) => {
+    const run = getRun((req.params as { id: string }).id);
+    const after = Number(req.headers['last-event-id'] ?? (req.query as { after?: string }).after ?? 0) || 0;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    const send = (e: { seq: number; type: string; payload: unknown; at: number }) =>
+      res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e })}\n\n`);
+    let last = after;
+    const forward = (e: { seq: number; type: string; payload: unknown; at: number }) => {
+      if (e.seq <= last) return;
+      last = e.seq;
+      send(e);
+      if (e.type === 'run.finished' || e.type === 'run.cancelled') res.end();
+    };
+    const unsubscribe = controlPlane.events.subscribe(forward, run.id);
+    for (const e of controlPlane.events.replay(run.id, after)) forward(e);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    res.on('close', () => {
+      clearInterval(ping);
+      unsubscribe();
+    });
+  });
+}

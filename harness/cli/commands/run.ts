@@ -1,0 +1,180 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.ts';
+import { PRIORITY_CLASSES } from '../../protocol/run-request.ts';
+import { exitCodeFor } from '../../scheduler/run-status.ts';
+import type { RunStatus } from '../../store/runs-repo.ts';
+import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
+import { progressLine, type RunStatusView } from '../run-progress.ts';
+
+interface SubmitOptions {
+  query?: string;
+  select?: string;
+  priority?: string;
+  partner?: string;
+  build?: string;
+  budget?: number;
+  retries?: number;
+  maxParallel?: number;
+  ordering?: string;
+  changed?: string;
+  wait?: boolean;
+  junit?: string;
+  server?: string;
+  json?: boolean;
+}
+
+function client(server?: string): ApiClient {
+  return new ApiClient(serverUrl(loadConfig(), server), process.env['DEVLAB_TOKEN']);
+}
+
+/** Prints an API error (with the query caret when there is one) and sets exit code 2. */
+export function reportError(err: unknown): void {
+  if (err instanceof ApiError) {
+    process.stderr.write(
+      `devlab: ${err.message}\n${err.detail ? `  ${err.detail.split('\n').join('\n  ')}\n` : ''}`,
+    );
+  } else {
+    process.stderr.write(`devlab: ${(err as Error).message}\n`);
+  }
+  process.exitCode = 2;
+}
+
+/** Polls the run until it is done, redrawing one progress line; returns the final view. */
+export async function waitForRun(
+  api: ApiClient,
+  runId: string,
+  out: NodeJS.WriteStream,
+): Promise<RunStatusView> {
+  let last = '';
+  for (;;) {
+    const run = await api.request<RunStatusView>('GET', `/api/runs/${runId}`);
+    const line = progressLine(run, Date.now());
+    // A terminal gets a live line (ETA included); a log gets a line only when the counts change.
+    const key = out.isTTY ? line : line.replace(/ · ETA \d+ s$/, '');
+    if (key !== last) {
+      out.write(out.isTTY ? `\r\u001b[2K${line}` : `${line}\n`);
+      last = key;
+    }
+    if (run.done) {
+      if (out.isTTY) out.write('\n');
+      return run;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export function registerRunCommands(program: Command): void {
+  const run = program.command('run').description('submit and follow test runs');
+  run
+    .command('submit')
+    .description('plan a run of the tests matching --query on the devices matching --select')
+    .option('-q, --query <query>', 'test query, e.g. "tag:smoke and not tag:slow"', '')
+    .option('-s, --select <selector>', 'device selector, e.g. "platform:tizen and firmware>=6.5"', '')
+    .option('--priority <class>', `priority class: ${PRIORITY_CLASSES.join(' | ')}`, 'release')
+    .option('--partner <id>', 'partner the run belongs to', 'default')
+    .option('--build <version>', 'build or app version under test', 'unknown')
+    .option('--budget <seconds>', 'device-time budget: run the riskiest tests per second first', Number)
+    .option('--retries <n>', 'retries after a test failure (overrides each test)', Number)
+    .option('--max-parallel <n>', 'jobs of this run running at once', Number)
+    .option('--ordering <order>', 'risk | fifo | duration', 'risk')
+    .option('--changed <components>', 'comma-separated components this build changed')
+    .option(
+      '--wait',
+      'follow progress until the run ends; exit 0 passed, 1 test failures, 2 infrastructure error',
+    )
+    .option('--junit <file>', 'with --wait: write the JUnit XML report here')
+    .option('--server <url>', 'control plane URL')
+    .option('--json', 'print the created run as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ devlab run submit --query "tag:smoke" --select "caps.codecs:hevc" --priority ci-pr --wait --junit smoke.xml
+  $ devlab run submit -q "component:player and priority>=2" -s "platform:tizen and firmware>=6.5" --budget 600`,
+    )
+    .action(async (opts: SubmitOptions) => {
+      try {
+        const api = client(opts.server);
+        const body = {
+          query: opts.query ?? '',
+          select: opts.select ?? '',
+          priority: opts.priority,
+          partner: opts.partner,
+          build: opts.build,
+          options: {
+            ordering: opts.ordering,
+            ...(opts.budget !== undefined ? { budgetS: opts.budget } : {}),
+            ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
+            ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
+            changedComponents: opts.changed
+              ? opts.changed
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter(Boolean)
+              : [],
+          },
+        };
+        const created = await api.request<
+          RunStatusView & { unplanned: { testId: string; reasons: string[] }[] }
+        >('POST', '/api/runs', body);
+        if (opts.json) process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
+        else process.stdout.write(`run ${created.id}: ${created.total} job(s) planned\n`);
+        for (const u of created.unplanned)
+          process.stderr.write(`not planned: ${u.testId}: ${u.reasons.join('; ')}\n`);
+        if (!opts.wait) return;
+        const final = await waitForRun(api, created.id, process.stdout);
+        if (opts.junit) {
+          writeFileSync(opts.junit, await api.request<string>('GET', `/api/runs/${created.id}/junit`));
+          process.stdout.write(`JUnit report: ${opts.junit}\n`);
+        }
+        process.exitCode = exitCodeFor(final.status as RunStatus);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+
+  run
+    .command('status <runId>')
+    .description('show a run: status, counts per verdict')
+    .option('--server <url>', 'control plane URL')
+    .action(async (runId: string, opts: { server?: string }) => {
+      try {
+        const view = await client(opts.server).request<RunStatusView>('GET', `/api/runs/${runId}`);
+        process.stdout.write(`${progressLine(view, Date.now())}\n`);
+        if (view.done) process.exitCode = exitCodeFor(view.status as RunStatus);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+
+  run
+    .command('list')
+    .description('recent runs')
+    .option('--limit <n>', 'how many', '20')
+    .option('--server <url>', 'control plane URL')
+    .action(async (opts: { limit: string; server?: string }) => {
+      try {
+        const runs = await client(opts.server).request<RunStatusView[]>(
+          'GET',
+          `/api/runs?limit=${Number(opts.limit)}`,
+        );
+        for (const view of runs) process.stdout.write(`${progressLine(view, Date.now())}\n`);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+
+  run
+    .command('cancel <runId>')
+    .description('cancel a run: queued jobs removed, running tests stopped, devices released')
+    .option('--server <url>', 'control plane URL')
+    .action(async (runId: string, opts: { server?: string }) => {
+      try {
+        const view = await client(opts.server).request<RunStatusView>('POST', `/api/runs/${runId}/cancel`);
+        process.stdout.write(`${progressLine(view, Date.now())}\n`);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+}

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.ts';
+import { startControlPlaneService } from '../../lab/control-plane-service.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Resolves on SIGINT/SIGTERM so that a service shuts down cleanly (closing the store, the queues). */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane: the store, the planner, the result consumer and the HTTP API')
+    .option('--port <port>', 'API port (default from config, 7420)', (v) => Number(v))
+    .option('--suites <dir>', 'suite folder (repeatable; default suites/)', collect)
+    .option('--inventory <file>', 'device inventory (default devices/inventory.yaml)')
+    .option('--agent-token <token>', 'token agents present when uploading artifacts (or DEVLAB_AGENT_TOKEN)')
+    .addHelpText('after', '\nExample:\n  $ devlab server --port 7420 --inventory devices/inventory.yaml')
+    .action(async (opts: { port?: number; suites?: string[]; inventory?: string; agentToken?: string }) => {
+      const config = loadConfig();
+      const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
+      const service = await startControlPlaneService(config, {
+        ...(opts.port ? { port: opts.port } : {}),
+        ...(opts.suites ? { suites: opts.suites } : {}),
+        ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
+        ...(agentToken ? { agentToken } : {}),
+      });
+      const problems = service.catalog.catalog.problems;
+      for (const p of problems) process.stderr.write(`warning: ${p.file}: ${p.message}\n`);
+      process.stdout.write(
+        `devlab server listening on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices, store ${config.home})\n`,
+      );
+      await untilSignal();
+      await service.close();
+    });
+}

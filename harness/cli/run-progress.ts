@@ -1,0 +1,28 @@
+/** The run as the API shows it, as far as the CLI reads it. */
+export interface RunStatusView {
+  id: string;
+  status: string;
+  done: boolean;
+  counts: Record<string, number>;
+  total: number;
+  createdAt: number;
+  startedAt: number | null;
+}
+
+const ORDER = ['passed', 'flaky', 'failed', 'timed-out', 'error', 'skipped', 'cancelled', 'pending'];
+
+/** One progress line: finished/total, counts per verdict, ETA from the pace so far. */
+export function progressLine(run: RunStatusView, now: number): string {
+  const pending = run.counts['pending'] ?? 0;
+  const finished = run.total - pending;
+  const counts = ORDER.filter((v) => run.counts[v])
+    .map((v) => `${v} ${run.counts[v]}`)
+    .join(', ');
+  const since = run.startedAt ?? run.createdAt;
+  let eta = '';
+  if (!run.done && finished > 0 && pending > 0) {
+    const perJob = (now - since) / finished;
+    eta = ` · ETA ${Math.ceil((perJob * pending) / 1000)} s`;
+  }
+  return `${run.id} ${run.status} ${finished}/${run.total} · ${counts || 'queued'}${eta}`;
+}

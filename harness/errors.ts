@@ -1,0 +1,22 @@
+/** A request the control plane refuses; `field` names what was wrong (for API 400s and CLI messages). */
+export class RequestError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    /** A rendered hint under the message, e.g. a query's caret line. */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(
+    readonly what: string,
+    readonly id: string,
+  ) {
+    super(`${what} ${id} not found`);
+    this.name = 'NotFoundError';
+  }
+}

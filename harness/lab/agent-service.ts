@@ -1,0 +1,120 @@
+import Docker from 'dockerode';
+import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
+import { createDriverRegistry } from '../../devices/default-registry.ts';
+import type { DeviceRecord } from '../../devices/device.ts';
+import { reapContainers } from '../../devices/docker/reaper.ts';
+import { healthCheck } from '../../devices/health/checks.ts';
+import { HealthMonitor } from '../../devices/health/health-monitor.ts';
+import { loadInventory } from '../../devices/inventory/load.ts';
+import { DeviceStateStore } from '../../devices/state/state-store.ts';
+import { loadCatalog } from '../../suites/catalog/catalog.ts';
+import { startReferenceApp } from '../../suites/reference-app/server.ts';
+import { Agent } from '../agent/agent.ts';
+import { HttpArtifactSink } from '../agent/artifact-sink.ts';
+import type { DevlabConfig } from '../config/config.ts';
+import { redisConnection } from '../queue/connection.ts';
+
+export interface AgentServiceOptions {
+  agentId: string;
+  serverUrl: string;
+  inventoryFile?: string;
+  suites?: string[];
+  /** The app under test; without it the agent serves the reference app on loopback. */
+  appUrl?: string;
+  agentToken?: string;
+  healthIntervalMs?: number;
+  leaseTtlMs?: number;
+  lockDurationMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface AgentService {
+  agent: Agent;
+  owned: DeviceRecord[];
+  appUrl: string;
+  close(): Promise<void>;
+}
+
+/** Local Appium servers this agent's devices point at: started when not already running. */
+async function ensureAppiumServers(
+  config: DevlabConfig,
+  devices: readonly DeviceRecord[],
+): Promise<AppiumServer[]> {
+  const started: AppiumServer[] = [];
+  const urls = new Set(
+    devices
+      .filter((d) => d.driver === 'appium')
+      .map((d) => String((d.settings as { server?: string }).server ?? '')),
+  );
+  for (const url of urls) {
+    const parsed = new URL(url);
+    if (!['127.0.0.1', 'localhost'].includes(parsed.hostname) || (await appiumStatus(url))) continue;
+    const server = new AppiumServer({
+      host: '127.0.0.1',
+      port: Number(parsed.port),
+      appiumHome: config.appium.home,
+      logFile: `${config.home}/logs/appium-${parsed.port}.log`,
+    });
+    started.push(await server.start());
+  }
+  return started;
+}
+
+/**
+ * `devlab agent`: reaps containers of its previous life, starts what its devices need (Appium, the
+ * reference app), watches their health and takes jobs for them.
+ */
+export async function startAgentService(
+  config: DevlabConfig,
+  options: AgentServiceOptions,
+): Promise<AgentService> {
+  const log = options.log ?? (() => {});
+  const inventory = loadInventory(options.inventoryFile);
+  const owned = inventory.filter((d) => d.host === options.agentId);
+  if (owned.length === 0)
+    log(`agent ${options.agentId} owns no device in the inventory; it will take no jobs`);
+  const redis = redisConnection(config.redisUrl);
+  const docker = new Docker({ socketPath: config.dockerSocket });
+  if (owned.some((d) => d.driver === 'docker')) {
+    const reaped = await reapContainers(docker, options.agentId);
+    if (reaped.removed.length) log(`reaped ${reaped.removed.length} container(s) left by a previous life`);
+  }
+  const appiumServers = await ensureAppiumServers(config, owned);
+  const app = options.appUrl ? null : await startReferenceApp();
+  const appUrl = options.appUrl ?? app!.url;
+  const catalog = await loadCatalog(options.suites);
+  const states = new DeviceStateStore(redis);
+  const monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true }), {
+    onOutcome: (o) =>
+      o.transition &&
+      log(`${o.result.deviceId}: ${o.transition.from} → ${o.transition.to} (${o.transition.reason})`),
+  });
+  const registry = createDriverRegistry({ instance: `${options.agentId}-${process.pid}` });
+  const agent = new Agent({
+    agentId: options.agentId,
+    inventory,
+    tests: new Map(catalog.entries.map((e) => [e.id, e.definition])),
+    registry,
+    artifacts: new HttpArtifactSink(options.serverUrl, options.agentToken),
+    appUrl,
+    connection: redis,
+    ...(options.leaseTtlMs ? { leaseTtlMs: options.leaseTtlMs } : {}),
+    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    onInfraError: (device) => void monitor.checkOnce(device).catch(() => {}),
+  });
+  await agent.start();
+  monitor.start(owned, options.healthIntervalMs ?? 30_000);
+  return {
+    agent,
+    owned,
+    appUrl,
+    async close() {
+      await monitor.stop();
+      await agent.stop();
+      await registry.dispose();
+      await app?.close();
+      for (const server of appiumServers) await server.stop();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/** One (test, device) pair to score; a pool is scored through one of its devices. */
+export interface RankPair {
+  testId: string;
+  component: string;
+  deviceId: string;
+  model: string;
+  firmware: string;
+  platform: string;
+}
+
+export interface RankScore {
+  /** Predicted probability that the test fails on the device. */
+  probability: number;
+  /** Human-readable reasons, most important first. */
+  reasons: string[];
+}
+
+/** Scores pairs for ordering; the analysis model or, until one is trained, a history heuristic. */
+export interface Ranker {
+  readonly name: string;
+  score(pairs: readonly RankPair[], context: { changedComponents: readonly string[] }): RankScore[];
+}
+
+/** Expected run time of a test on a pool, from history; used for budgets and duration ordering. */
+export interface DurationEstimator {
+  estimateMs(testId: string, pool: string, fallbackMs: number): number;
+}

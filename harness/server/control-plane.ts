@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DeviceRecord } from '../../devices/device.ts';
+import type { TestMeta } from '../../suites/test-api.ts';
+import { isQueryError } from '../../suites/query/errors.ts';
+import { RequestError } from '../errors.ts';
+import { type Plan, planRun } from '../planner/planner.ts';
+import type { DurationEstimator, Ranker } from '../planner/ranker.ts';
+import {
+  type AttemptReport,
+  type AttemptStarted,
+  attemptReportSchema,
+  attemptStartedSchema,
+  type JobPayload,
+} from '../protocol/job.ts';
+import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
+import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE } from '../queue/names.ts';
+import { PoolQueues } from '../queue/pool-queues.ts';
+import { failureSignature } from '../results/signature.ts';
+import { queuePriority } from '../scheduler/priority.ts';
+import { nextStep } from '../scheduler/retry-policy.ts';
+import { finalRunStatus } from '../scheduler/run-status.ts';
+import type { JobRow } from '../store/jobs-repo.ts';
+import type { RunRow } from '../store/runs-repo.ts';
+import type { Store } from '../store/store.ts';
+import { EventBus } from './event-bus.ts';
+
+export interface ControlPlaneDeps {
+  store: Store;
+  /** BullMQ connection (maxRetriesPerRequest: null). */
+  redis: Redis;
+  /** Tests matching a query, in catalog order; throws a QueryError for a bad query. */
+  resolveTests(query: string): Promise<TestMeta[]> | TestMeta[];
+  /** Devices matching a selector that may take work; throws a QueryError for a bad selector. */
+  resolveDevices(selector: string): Promise<DeviceRecord[]> | DeviceRecord[];
+  ranker: Ranker;
+  durations: DurationEstimator;
+  /** Concurrency cap per partner (jobs running at once); absent = no cap. */
+  partnerCaps?: Record<string, number>;
+  now?: () => number;
+}
+
+export interface SubmitResult {
+  run: RunRow;
+  plan: Plan;
+}
+
+/** A bad query or selector becomes a 400 that names the field and shows the caret under the bad token. */
+async function asRequestError<T>(field: string, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isQueryError(err)) throw new RequestError(field, `${field}: ${err.message}`, err.caret);
+    throw err;
+  }
+}
+
+function newRunId(now: number): string {
+  return `run-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The control plane: plans runs into the store and the pool queues, consumes attempt reports from agents,
+ * decides retries and final verdicts exactly once, and publishes lifecycle events.
+ */
+export class ControlPlane {
+  readonly events: EventBus;
+  private readonly queues: PoolQueues;
+  private readonly now: () => number;
+  private worker: Worker | null = null;
+
+  constructor(private readonly deps: ControlPlaneDeps) {
+    this.now = deps.now ?? Date.now;
+    this.events = new EventBus(deps.store.events, this.now);
+    this.queues = new PoolQueues(deps.redis);
+  }
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  /** Starts consuming agent reports and re-enqueues whatever a previous life left half done. */
+  async start(): Promise<void> {
+    await this.recover();
+    this.worker = new Worker(RESULTS_QUEUE, (job: Job) => this.consume(job.data), {
+      connection: this.deps.redis,
+      prefix: QUEUE_PREFIX,
+      concurrency: 1,
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    this.worker.on('error', () => {});
+    await this.worker.waitUntilReady();
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
+    await this.queues.close();
+  }
+
+  async submit(input: RunRequestInput): Promise<SubmitResult> {
+    const parsed = runRequestSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new RequestError(
+        issue.path.join('.') || '(body)',
+        `${issue.path.join('.') || 'body'}: ${issue.message}`,
+      );
+    }
+    const request = parsed.data;
+    const tests = await asRequestError('query', () => this.deps.resolveTests(request.query));
+    const devices = await asRequestError('select', () => this.deps.resolveDevices(request.select));
+    const at = this.now();
+    const runId = newRunId(at);
+    const plan = planRun({
+      request,
+      tests,
+      devices,
+      ranker: this.deps.ranker,
+      durations: this.deps.durations,
+    });
+    this.store.transaction(() => {
+      this.store.runs.insert({
+        id: runId,
+        request,
+        createdAt: at,
+        plan: {
+          pools: plan.pools,
+          unplanned: plan.unplanned,
+          ranker: plan.ranker,
+          budget: plan.budget ?? null,
+        },
+      });
+      this.store.jobs.insertMany(
+        plan.jobs.map((j) => ({ ...j, id: j.jobId, runId })),
+        at,
+      );
+    });
+    this.events.publish(runId, 'run.created', {
+      jobs: plan.jobs.length,
+      skipped: plan.jobs.filter((j) => j.skipReason).length,
+      unplanned: plan.unplanned.length,
+    });
+    await this.queues.enqueueMany(
+      plan.jobs
+        .filter((j) => !j.skipReason)
+        .map((j) => ({
+          payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
+          priority: queuePriority(request.priority, j.seq),
+        })),
+    );
+    this.maybeFinishRun(runId);
+    return { run: this.store.runs.get(runId)!, plan };
+  }
+
+  /** Removes a run's queued attempts, tells agents to stop its running ones, and closes its open jobs. */
+  async cancel(runId: string): Promise<RunRow | undefined> {
+    const run = this.store.runs.get(runId);
+    if (!run || (run.status !== 'queued' && run.status !== 'running')) return run;
+    const open = this.store.jobs.openJobs(runId);
+    await this.deps.redis.publish(CANCEL_CHANNEL, runId);
+    for (const job of open) await this.queues.remove(job.pool, job.id, job.attempts + 1);
+    const at = this.now();
+    this.store.jobs.cancelOpen(runId, at);
+    if (this.store.runs.finish(runId, 'cancelled', at))
+      this.events.publish(runId, 'run.cancelled', { jobs: open.length });
+    return this.store.runs.get(runId);
+  }
+
+  private payload(
+    runId: string,
+    request: RunRequest,
+    jobId: string,
+    testId: string,
+    pool: string,
+    attempt: number,
+    timeoutMs: number,
+    avoidDevices: string[],
+  ): JobPayload {
+    return {
+      runId,
+      jobId,
+      testId,
+      pool,
+      partner: request.partner,
+      attempt,
+      timeoutMs,
+      avoidDevices,
+      limits: {
+        partner: this.deps.partnerCaps?.[request.partner] ?? null,
+        run: request.options.maxParallel ?? null,
+      },
+    };
+  }
+
+  private async consume(data: unknown): Promise<void> {
+    const started = attemptStartedSchema.safeParse(data);
+    if (started.success) return this.onStarted(started.data);
+    const report = attemptReportSchema.safeParse(data);
+    // A malformed message is dropped (kept in the failed set for inspection), never retried forever.
+    if (!report.success) throw new Error(`malformed attempt report: ${report.error.issues[0]?.message}`);
+    await this.onReport(report.data);
+  }
+
+  private onStarted(msg: AttemptStarted): void {
+    const job = this.store.jobs.get(msg.jobId);
+    if (!job || job.state === 'done') return;
+    this.store.jobs.markRunning(job.id, msg.deviceId);
+    this.store.runs.markStarted(msg.runId, msg.at);
+    this.events.publish(msg.runId, 'job.started', {
+      jobId: job.id,
+      testId: job.testId,
+      attempt: msg.attempt,
+      deviceId: msg.deviceId,
+      agent: msg.agent,
+    });
+  }
+
+  /** Idempotent: the same report delivered twice leads to one attempt row and one decision. */
+  async onReport(report: AttemptReport): Promise<void> {
+    const job = this.store.jobs.get(report.jobId);
+    const run = this.store.runs.get(report.runId);
+    if (!job || !run || job.state === 'done') return;
+    const signature =
+      report.error && report.status !== 'passed'
+        ? failureSignature(report.error.message, report.error.stack)
+        : null;
+    const inserted = this.store.transaction(() => {
+      const fresh = this.store.attempts.insert(report, signature?.hash ?? null);
+      if (fresh) this.store.jobs.countAttempt(job.id, report.status === 'error');
+      return fresh;
+    });
+    const attempts = this.store.attempts.listByJob(job.id);
+    const latest = Math.max(...attempts.map((a) => a.attempt));
+    if (report.attempt < latest) return;
+    const step = nextStep(attempts, {
+      testRetries: job.maxRetries,
+      infraRetries: run.request.options.infraRetries,
+    });
+    if (step.kind === 'retry') {
+      const payload = this.payload(
+        run.id,
+        run.request,
+        job.id,
+        job.testId,
+        job.pool,
+        step.attempt,
+        job.timeoutMs,
+        step.avoidDevices,
+      );
+      await this.queues.enqueue(payload, queuePriority(run.request.priority, job.seq));
+      if (inserted) {
+        this.events.publish(run.id, 'job.retry', {
+          jobId: job.id,
+          testId: job.testId,
+          attempt: step.attempt,
+          reason: step.reason,
+          message: report.error?.message ?? null,
+        });
+      }
+      return;
+    }
+    this.finishJob(job, step.verdict, report, signature?.hash ?? null);
+  }
+
+  private finishJob(
+    job: JobRow,
+    verdict: JobRow['verdict'] & string,
+    report: AttemptReport,
+    signature: string | null,
+  ): void {
+    const at = this.now();
+    const changed = this.store.jobs.finish(job.id, {
+      verdict,
+      deviceId: report.deviceId,
+      durationMs: report.endedAt - report.startedAt,
+      signature,
+      message: report.error?.message ?? null,
+      at,
+    });
+    if (!changed) return;
+    this.events.publish(job.runId, 'job.finished', {
+      jobId: job.id,
+      testId: job.testId,
+      pool: job.pool,
+      deviceId: report.deviceId,
+      verdict,
+      attempts: report.attempt,
+      durationMs: report.endedAt - report.startedAt,
+    });
+    this.maybeFinishRun(job.runId);
+  }
+
+  private maybeFinishRun(runId: string): void {
+    if (this.store.jobs.openJobs(runId).length > 0) return;
+    const verdicts = this.store.jobs.listByRun(runId).map((j) => j.verdict!);
+    const status = finalRunStatus(verdicts, false);
+    if (this.store.runs.finish(runId, status, this.now())) {
+      this.events.publish(runId, 'run.finished', { status, counts: this.store.jobs.verdictCounts(runId) });
+    }
+  }
+
+  /** After a restart: every open job of an unfinished run gets its next attempt (re)enqueued; duplicates are no-ops. */
+  private async recover(): Promise<void> {
+    for (const run of this.store.runs.list({ status: ['queued', 'running'], limit: 1000 })) {
+      const items = this.store.jobs.openJobs(run.id).map((job) => ({
+        payload: this.payload(
+          run.id,
+          run.request,
+          job.id,
+          job.testId,
+          job.pool,
+          job.attempts + 1,
+          job.timeoutMs,
+          [],
+        ),
+        priority: queuePriority(run.request.priority, job.seq),
+      }));
+      await this.queues.enqueueMany(items);
+      this.maybeFinishRun(run.id);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { Db } from './database.ts';
+
+export interface StoredEvent {
+  seq: number;
+  runId: string;
+  type: string;
+  payload: Record<string, unknown>;
+  at: number;
+}
+
+/** The run/job lifecycle log: the API's event stream replays from it, so a reconnecting client misses nothing. */
+export class EventsRepo {
+  constructor(private readonly db: Db) {}
+
+  append(runId: string, type: string, payload: Record<string, unknown>, at: number): StoredEvent {
+    const result = this.db
+      .prepare('INSERT INTO events (run_id, type, payload_json, at) VALUES (?, ?, ?, ?)')
+      .run(runId, type, JSON.stringify(payload), at);
+    return { seq: Number(result.lastInsertRowid), runId, type, payload, at };
+  }
+
+  since(runId: string, afterSeq = 0, limit = 1000): StoredEvent[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT seq, run_id, type, payload_json, at FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        )
+        .all(runId, afterSeq, limit) as {
+        seq: number;
+        run_id: string;
+        type: string;
+        payload_json: string;
+        at: number;
+      }[]
+    ).map((r) => ({
+      seq: r.seq,
+      runId: r.run_id,
+      type: r.type,
+      payload: JSON.parse(r.payload_json) as Record<string, unknown>,
+      at: r.at,
+    }));
+  }
+}

@@ -1,0 +1,95 @@
+/** Schema versions in order; each runs once, inside a transaction, and bumps `user_version`. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    partner TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    build TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    plan_json TEXT
+  );
+  CREATE INDEX runs_partner ON runs(partner, created_at);
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    test_id TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    device_model TEXT NOT NULL DEFAULT '',
+    device_firmware TEXT NOT NULL DEFAULT '',
+    device_platform TEXT NOT NULL DEFAULT '',
+    component TEXT NOT NULL DEFAULT '',
+    score REAL,
+    reasons_json TEXT,
+    est_duration_ms INTEGER,
+    max_retries INTEGER NOT NULL,
+    timeout_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    verdict TEXT,
+    device_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    infra_attempts INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER,
+    signature TEXT,
+    message TEXT,
+    skip_reason TEXT,
+    finished_at INTEGER
+  );
+  CREATE INDEX jobs_run ON jobs(run_id, seq);
+  CREATE INDEX jobs_test ON jobs(test_id, finished_at);
+  CREATE INDEX jobs_finished ON jobs(finished_at);
+  CREATE TABLE attempts (
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    attempt INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    device_id TEXT,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error_kind TEXT,
+    message TEXT,
+    stack TEXT,
+    signature TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    PRIMARY KEY (job_id, attempt)
+  );
+  CREATE INDEX attempts_run ON attempts(run_id);
+  CREATE TABLE case_results (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    classname TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    message TEXT,
+    PRIMARY KEY (job_id, attempt, idx)
+  );
+  CREATE TABLE artifacts (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX artifacts_job ON artifacts(job_id, attempt);
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX events_run ON events(run_id, seq);
+  `,
+];

@@ -1,0 +1,103 @@
+import type { RunRequest } from '../protocol/run-request.ts';
+import type { Db } from './database.ts';
+
+export const RUN_STATUSES = ['queued', 'running', 'passed', 'failed', 'error', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunRow {
+  id: string;
+  partner: string;
+  priority: string;
+  build: string;
+  request: RunRequest;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  plan: unknown;
+}
+
+interface RawRun {
+  id: string;
+  partner: string;
+  priority: string;
+  build: string;
+  request_json: string;
+  status: RunStatus;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  plan_json: string | null;
+}
+
+function toRow(raw: RawRun): RunRow {
+  return {
+    id: raw.id,
+    partner: raw.partner,
+    priority: raw.priority,
+    build: raw.build,
+    request: JSON.parse(raw.request_json) as RunRequest,
+    status: raw.status,
+    createdAt: raw.created_at,
+    startedAt: raw.started_at,
+    finishedAt: raw.finished_at,
+    plan: raw.plan_json ? (JSON.parse(raw.plan_json) as unknown) : null,
+  };
+}
+
+export class RunsRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(run: { id: string; request: RunRequest; createdAt: number; plan?: unknown }): void {
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, partner, priority, build, request_json, status, created_at, plan_json)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      )
+      .run(
+        run.id,
+        run.request.partner,
+        run.request.priority,
+        run.request.build,
+        JSON.stringify(run.request),
+        run.createdAt,
+        run.plan === undefined ? null : JSON.stringify(run.plan),
+      );
+  }
+
+  get(id: string): RunRow | undefined {
+    const raw = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
+    return raw && toRow(raw);
+  }
+
+  list(filter: { partner?: string; status?: RunStatus[]; limit?: number } = {}): RunRow[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.partner) {
+      where.push('partner = ?');
+      args.push(filter.partner);
+    }
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(',')})`);
+      args.push(...filter.status);
+    }
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as RawRun[]).map(toRow);
+  }
+
+  markStarted(id: string, at: number): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued'`,
+      )
+      .run(at, id);
+  }
+
+  /** Sets a final status once; a second call (a duplicate delivery) changes nothing and returns false. */
+  finish(id: string, status: RunStatus, at: number): boolean {
+    const result = this.db
+      .prepare(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')`)
+      .run(status, at, id);
+    return result.changes === 1;
+  }
+}
