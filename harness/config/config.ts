@@ -25,6 +25,16 @@ export const configSchema = z
     chromium: z.string().min(1),
     chromedriver: z.string().min(1),
     api: z.object({ host: z.string().min(1), port }).strict(),
+    agent: z
+      .object({
+        /** Device lease TTL; a dead agent's devices are free again after it. */
+        leaseTtlMs: z.coerce.number().int().min(500).max(600_000),
+        /** Queue job lock; a dead agent's running job is handed to another after it. */
+        lockDurationMs: z.coerce.number().int().min(1000).max(600_000),
+        /** Test sessions running at once on one agent host; 0 = its CPU cores. */
+        maxSessions: z.coerce.number().int().min(0).max(256),
+      })
+      .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -39,6 +49,7 @@ const DEFAULTS: DevlabConfig = {
   chromium: '/usr/bin/chromium',
   chromedriver: '/usr/bin/chromedriver',
   api: { host: '127.0.0.1', port: 7420 },
+  agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0 },
   logLevel: 'info',
 };
 
@@ -55,6 +66,9 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_API_HOST: ['api', 'host'],
   DEVLAB_API_PORT: ['api', 'port'],
   DEVLAB_LOG_LEVEL: ['logLevel'],
+  DEVLAB_LEASE_TTL_MS: ['agent', 'leaseTtlMs'],
+  DEVLAB_JOB_LOCK_MS: ['agent', 'lockDurationMs'],
+  DEVLAB_MAX_SESSIONS: ['agent', 'maxSessions'],
 };
 
 type Layer = Record<string, unknown>;

@@ -23,8 +23,6 @@ export interface AgentServiceOptions {
   appUrl?: string;
   agentToken?: string;
   healthIntervalMs?: number;
-  leaseTtlMs?: number;
-  lockDurationMs?: number;
   log?: (line: string) => void;
 }
 
@@ -98,8 +96,9 @@ export async function startAgentService(
     artifacts: new HttpArtifactSink(options.serverUrl, options.agentToken),
     appUrl,
     connection: redis,
-    ...(options.leaseTtlMs ? { leaseTtlMs: options.leaseTtlMs } : {}),
-    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    leaseTtlMs: config.agent.leaseTtlMs,
+    lockDurationMs: config.agent.lockDurationMs,
+    ...(config.agent.maxSessions > 0 ? { maxSessions: config.agent.maxSessions } : {}),
     onInfraError: (device) => void monitor.checkOnce(device).catch(() => {}),
   });
   await agent.start();

@@ -34,6 +34,7 @@ export interface LabHarness {
   apiUrl: string;
   agents: Agent[];
   redis: Redis;
+  startAgents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +50,8 @@ export async function startLabHarness(options: {
   appUrl: string;
   ranker?: Ranker;
   partnerCaps?: Record<string, number>;
+  /** Start the agents later with `startAgents()` (to queue work first). */
+  deferAgents?: boolean;
 }): Promise<LabHarness> {
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-lab-'));
   const store = Store.open(path.join(home, 'devlab.db'));
@@ -83,8 +86,15 @@ export async function startLabHarness(options: {
         lockDurationMs: 10_000,
       }),
   );
-  for (const agent of agents) await agent.start();
+  let started = false;
+  const startAgents = async () => {
+    if (started) return;
+    started = true;
+    for (const agent of agents) await agent.start();
+  };
+  if (!options.deferAgents) await startAgents();
   return {
+    startAgents,
     home,
     store,
     controlPlane,
@@ -93,7 +103,7 @@ export async function startLabHarness(options: {
     agents,
     redis,
     async close() {
-      for (const agent of agents) await agent.stop();
+      if (started) for (const agent of agents) await agent.stop();
       await controlPlane.stop();
       await api.close();
       redis.disconnect();

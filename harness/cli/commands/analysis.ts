@@ -13,14 +13,16 @@ import { writeReport } from '../../../analysis/report/report.ts';
 function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
     return n;
   };
 }
 
 function fraction(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`budget must be in (0, 1], got "${v}"`);
+  if (!Number.isFinite(n) || n <= 0 || n > 1)
+    throw new InvalidArgumentError(`budget must be in (0, 1], got "${v}"`);
   return n;
 }
 
@@ -43,7 +45,9 @@ async function progressBar(total: number): Promise<{ update(done: number): void;
 
 /** `devlab analysis ...`: import, evaluate, generate and report on lab histories. */
 export function registerAnalysisCommands(program: Command): void {
-  const analysis = program.command('analysis').description('failure prediction: histories, evaluation, reports');
+  const analysis = program
+    .command('analysis')
+    .description('failure prediction: histories, evaluation, reports');
 
   analysis
     .command('import')
@@ -73,31 +77,33 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--budget <fraction>', 'NAPFD budget (fraction of pairs / run time)', fraction, 0.5)
     .option('--retrain-every <k>', 'retrain the model every K cycles', positiveInt('retrain-every'))
     .option('--seed <n>', 'seed (random order, training)', int, 1)
-    .action(async (opts: { history: string; out: string; budget: number; retrainEvery?: number; seed: number }) => {
-      const backend = await initBackend();
-      const rows = await readHistoryCsv(opts.history);
-      let bar: Awaited<ReturnType<typeof progressBar>> | null = null;
-      const result = await evaluateOnline(rows, {
-        budget: opts.budget,
-        seed: opts.seed,
-        ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
-        onProgress: (done, total) => {
-          if (!bar) void progressBar(total).then((b) => (bar = b));
-          bar?.update(done);
-        },
-      });
-      (bar as { stop(): void } | null)?.stop();
-      await writeEvaluation(opts.out, result);
-      const lines = Object.entries(result.summary).map(
-        ([s, m]) =>
-          `${s.padEnd(10)} APFD ${m.apfd.toFixed(3)}  NAPFD ${m.napfd.toFixed(3)}  APFDc ${m.apfdc.toFixed(3)}  ` +
-          `first failure at ${m.firstPosition.toFixed(1)} (${(m.firstTimeFraction * 100).toFixed(1)}% of run time)`,
-      );
-      process.stdout.write(
-        `${result.cycles} cycles, ${result.failingCycles} failing, ${result.retrainings} retrainings on ${backend.name} ` +
-          `in ${(result.elapsedMs / 1000).toFixed(1)} s\n${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
-      );
-    });
+    .action(
+      async (opts: { history: string; out: string; budget: number; retrainEvery?: number; seed: number }) => {
+        const backend = await initBackend();
+        const rows = await readHistoryCsv(opts.history);
+        let bar: Awaited<ReturnType<typeof progressBar>> | null = null;
+        const result = await evaluateOnline(rows, {
+          budget: opts.budget,
+          seed: opts.seed,
+          ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
+          onProgress: (done, total) => {
+            if (!bar) void progressBar(total).then((b) => (bar = b));
+            bar?.update(done);
+          },
+        });
+        (bar as { stop(): void } | null)?.stop();
+        await writeEvaluation(opts.out, result);
+        const lines = Object.entries(result.summary).map(
+          ([s, m]) =>
+            `${s.padEnd(10)} APFD ${m.apfd.toFixed(3)}  NAPFD ${m.napfd.toFixed(3)}  APFDc ${m.apfdc.toFixed(3)}  ` +
+            `first failure at ${m.firstPosition.toFixed(1)} (${(m.firstTimeFraction * 100).toFixed(1)}% of run time)`,
+        );
+        process.stdout.write(
+          `${result.cycles} cycles, ${result.failingCycles} failing, ${result.retrainings} retrainings on ${backend.name} ` +
+            `in ${(result.elapsedMs / 1000).toFixed(1)} s\n${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
+        );
+      },
+    );
 
   analysis
     .command('generate')
@@ -123,7 +129,9 @@ export function registerAnalysisCommands(program: Command): void {
       let evaluation: ReportEvaluation | undefined;
       let scores: { test: string; device: string; score: number }[] | undefined;
       if (opts.eval) {
-        evaluation = JSON.parse(await readFile(path.join(opts.eval, 'metrics.json'), 'utf8')) as ReportEvaluation;
+        evaluation = JSON.parse(
+          await readFile(path.join(opts.eval, 'metrics.json'), 'utf8'),
+        ) as ReportEvaluation;
         const lines = (await readFile(path.join(opts.eval, 'rankings.jsonl'), 'utf8')).trim().split('\n');
         const latest = new Map<string, { test: string; device: string; score: number }>();
         for (const line of lines.slice(-20)) {

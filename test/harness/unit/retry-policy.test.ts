@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { type AttemptSummary, nextStep } from '../../../harness/scheduler/retry-policy.ts';
+
+const a = (
+  attempt: number,
+  status: AttemptSummary['status'],
+  deviceId: string | null = 'd1',
+): AttemptSummary => ({
+  attempt,
+  status,
+  deviceId,
+});
+const limits = { testRetries: 1, infraRetries: 2 };
+
+describe('nextStep (retries and final verdicts)', () => {
+  it('passes on a first pass and calls fail-then-pass flaky', () => {
+    expect(nextStep([a(1, 'passed')], limits)).toEqual({ kind: 'final', verdict: 'passed' });
+    expect(nextStep([a(1, 'failed'), a(2, 'passed')], limits)).toEqual({ kind: 'final', verdict: 'flaky' });
+  });
+
+  it('retries a test failure up to the limit, then fails (or times out)', () => {
+    expect(nextStep([a(1, 'failed')], limits)).toMatchObject({
+      kind: 'retry',
+      attempt: 2,
+      reason: 'test-failure',
+    });
+    expect(nextStep([a(1, 'failed'), a(2, 'failed')], limits)).toEqual({ kind: 'final', verdict: 'failed' });
+    expect(nextStep([a(1, 'failed'), a(2, 'timed-out')], limits)).toEqual({
+      kind: 'final',
+      verdict: 'timed-out',
+    });
+    expect(nextStep([a(1, 'failed')], { testRetries: 0, infraRetries: 2 })).toEqual({
+      kind: 'final',
+      verdict: 'failed',
+    });
+  });
+
+  it('retries infrastructure errors elsewhere without counting them against the test', () => {
+    const step = nextStep([a(1, 'error', 'tv-1'), a(2, 'error', 'tv-2')], limits);
+    expect(step).toEqual({
+      kind: 'retry',
+      attempt: 3,
+      avoidDevices: ['tv-1', 'tv-2'],
+      reason: 'infrastructure',
+    });
+    // Two infra errors and one test failure: the test still has its one retry.
+    expect(nextStep([a(1, 'error'), a(2, 'error'), a(3, 'failed')], limits)).toMatchObject({
+      kind: 'retry',
+      attempt: 4,
+    });
+    expect(nextStep([a(1, 'error'), a(2, 'error'), a(3, 'error')], limits)).toEqual({
+      kind: 'final',
+      verdict: 'error',
+    });
+  });
+
+  it('ends a cancelled attempt as cancelled and orders attempts by number, not arrival', () => {
+    expect(nextStep([a(1, 'cancelled')], limits)).toEqual({ kind: 'final', verdict: 'cancelled' });
+    expect(nextStep([a(2, 'passed'), a(1, 'failed')], limits)).toEqual({ kind: 'final', verdict: 'flaky' });
+    expect(() => nextStep([], limits)).toThrow(/at least one attempt/);
+  });
+});
