@@ -1,0 +1,145 @@
+import { remote } from 'webdriverio';
+import type { Browser as WdioBrowser } from 'webdriverio';
+import type { Artifact, DeviceRecord } from '../device.ts';
+import type { RunOptions, RunResult, Session, TestBodyFn } from '../driver.ts';
+import { errorInfo, InfrastructureError } from '../errors.ts';
+import { runBody, withTimeout } from '../run-body.ts';
+import { captureWebdriverArtifacts } from './artifacts.ts';
+import { cdp } from './cdp.ts';
+import { applyEmulation, capabilitiesWithEmulation } from './emulation.ts';
+import { withChromedriverPort } from './free-port.ts';
+import type { AppiumSettings } from './settings.ts';
+
+const KILL_TIMEOUT_MS = 5000;
+/**
+ * Clears the last origin's storage and leaves the page. Through CDP because each WebDriver round trip
+ * (execute, url) costs tens of ms on Appium and url() waits for the load; chromedriver still waits for
+ * this navigation before the next WebDriver command, so the next test starts on about:blank.
+ */
+const CLEAR_STORAGE = 'try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}';
+const RESET_PAGE = `${CLEAR_STORAGE} location.replace('about:blank');`;
+
+/** A WebdriverIO session on an Appium server; reused across tests or fresh per test, per the settings. */
+export class AppiumSession implements Session {
+  private browser: WdioBrowser | null = null;
+  /** A test ran since the last reset. */
+  private dirty = false;
+
+  constructor(
+    readonly device: DeviceRecord,
+    private readonly settings: AppiumSettings,
+  ) {}
+
+  /** The live WebdriverIO session, if one is open. */
+  get current(): WdioBrowser | null {
+    return this.browser;
+  }
+
+  private async connect(): Promise<WdioBrowser> {
+    const server = new URL(this.settings.server);
+    try {
+      const browser = await remote({
+        protocol: server.protocol.replace(':', ''),
+        hostname: server.hostname,
+        port: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
+        path: server.pathname,
+        logLevel: 'silent',
+        connectionRetryTimeout: this.settings.commandTimeoutMs,
+        connectionRetryCount: 0,
+        capabilities: {
+          ...(await withChromedriverPort(
+            capabilitiesWithEmulation(this.settings.capabilities, this.settings.emulation),
+          )),
+          // Classic WebDriver only: BiDi through Appium adds a socket per session and no feature we use.
+          'wdio:enforceWebDriverClassic': true,
+        } as WebdriverIO.Capabilities,
+      });
+      try {
+        await applyEmulation(browser, this.device, this.settings.emulation);
+      } catch (err) {
+        await withTimeout(browser.deleteSession(), KILL_TIMEOUT_MS, 'deleteSession').catch(() => {});
+        throw err;
+      }
+      return browser;
+    } catch (err) {
+      throw new InfrastructureError(
+        `Appium session on ${this.settings.server} for ${this.device.id} failed: ${(err as Error).message}`,
+        { deviceId: this.device.id, cause: err },
+      );
+    }
+  }
+
+  /** Opens the session now, so that a broken server shows at lease time rather than in a test. */
+  async open(): Promise<this> {
+    if (this.settings.sessionReuse === 'reuse') this.browser = await this.connect();
+    return this;
+  }
+
+  async run(body: TestBodyFn, options: RunOptions): Promise<RunResult> {
+    const started = performance.now();
+    let browser: WdioBrowser;
+    try {
+      if (this.browser && this.dirty) await this.reset();
+      browser = this.browser ?? (await this.connect());
+      this.browser = browser;
+    } catch (err) {
+      await this.kill();
+      return {
+        status: 'error',
+        error: errorInfo(err, 'infrastructure'),
+        artifacts: [],
+        durationMs: performance.now() - started,
+      };
+    }
+    this.dirty = true;
+    const outcome = await runBody(body, { driver: browser }, options);
+    let artifacts: Artifact[] = [];
+    if (outcome.status !== 'passed') {
+      // A hung session gets a short capture window; a failed one the normal one.
+      artifacts = await captureWebdriverArtifacts(browser, outcome.status === 'failed' ? 5000 : 2000);
+    }
+    if (outcome.status === 'timed-out' || outcome.status === 'error') await this.kill();
+    else if (this.settings.sessionReuse === 'fresh') await this.kill();
+    return { ...outcome, artifacts, durationMs: performance.now() - started };
+  }
+
+  async captureArtifacts(): Promise<Artifact[]> {
+    return this.browser ? captureWebdriverArtifacts(this.browser) : [];
+  }
+
+  /** Blank page, no cookies, no storage of the last origin: the next test starts clean. */
+  async reset(): Promise<void> {
+    const browser = this.browser;
+    if (!browser) return;
+    try {
+      await Promise.all([
+        cdp(browser, 'Runtime.evaluate', {
+          expression: this.settings.reset === 'blank-page' ? RESET_PAGE : CLEAR_STORAGE,
+        }),
+        cdp(browser, 'Network.clearBrowserCookies'),
+      ]);
+      this.dirty = false;
+    } catch (err) {
+      await this.kill();
+      throw new InfrastructureError(
+        `Resetting the session on ${this.device.id} failed: ${(err as Error).message}`,
+        {
+          deviceId: this.device.id,
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** Ends the session without waiting long for a hung one; the next run opens a new one. */
+  private async kill(): Promise<void> {
+    const browser = this.browser;
+    this.browser = null;
+    this.dirty = false;
+    if (browser) await withTimeout(browser.deleteSession(), KILL_TIMEOUT_MS, 'deleteSession').catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.kill();
+  }
+}

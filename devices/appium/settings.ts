@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+const codecName = z.string().regex(/^[a-z0-9.-]+$/, 'codec names are lower case, e.g. hevc');
+
+/** How an emulated device presents itself to web content (applied through chromeOptions and CDP). */
+export const emulationSchema = z
+  .object({
+    userAgent: z.string().min(1).optional(),
+    windowSize: z
+      .object({ width: z.number().int().positive(), height: z.number().int().positive() })
+      .optional(),
+    /** Chrome DevTools CPU slowdown factor; 1 = no throttling. */
+    cpuThrottling: z.number().min(1).max(20).optional(),
+    /** Answer MediaSource.isTypeSupported / canPlayType per the device's codecs and HDR formats. */
+    mediaProbes: z.boolean().default(false),
+    /** Overrides of the capabilities' codecs/hdr for the probes. */
+    codecs: z.array(codecName).optional(),
+    hdr: z.array(codecName).optional(),
+  })
+  .strict();
+
+export const appiumSettingsSchema = z
+  .object({
+    /** Appium server base URL, e.g. http://127.0.0.1:4723 */
+    server: z.url(),
+    /** W3C capabilities sent on session creation (vendor prefixed where required). */
+    capabilities: z.record(z.string(), z.unknown()),
+    /** reuse: one session for consecutive tests with a reset in between; fresh: a new session per test. */
+    sessionReuse: z.enum(['reuse', 'fresh']).default('reuse'),
+    /**
+     * Between reused-session tests: `blank-page` clears cookies and storage and leaves the page for
+     * about:blank (~50-100 ms, chromedriver waits for that navigation); `storage-only` skips the navigation
+     * (~10-20 ms) for suites whose tests always open their own URL first.
+     */
+    reset: z.enum(['blank-page', 'storage-only']).default('blank-page'),
+    /** WebdriverIO per-command HTTP timeout. */
+    commandTimeoutMs: z.number().int().positive().default(30_000),
+    /** Capabilities whose values are credentials; redacted in logs besides the usual secret names. */
+    secretCapabilities: z.array(z.string()).default([]),
+    emulation: emulationSchema.optional(),
+  })
+  .strict();
+
+export type AppiumSettings = z.infer<typeof appiumSettingsSchema>;
+export type Emulation = z.infer<typeof emulationSchema>;

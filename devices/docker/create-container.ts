@@ -1,0 +1,44 @@
+import type Docker from 'dockerode';
+import type { DeviceRecord } from '../device.ts';
+import { containerLabels } from './labels.ts';
+import type { DockerSettings } from './settings.ts';
+
+/** Keeps a container alive for exec-driven tests; removal kills it. */
+export const KEEPALIVE_CMD = ['sleep', '2147483647'];
+
+/** A locked-down container for one test: no network (or host when opted in), limits, no privileges. */
+export function createDeviceContainer(
+  docker: Docker,
+  device: DeviceRecord,
+  settings: DockerSettings,
+  options: { instance: string; cmd: string[] },
+): Promise<Docker.Container> {
+  return docker.createContainer({
+    Image: settings.image,
+    Cmd: options.cmd,
+    Env: Object.entries(settings.env).map(([k, v]) => `${k}=${v}`),
+    Labels: containerLabels(device.host, device.id, options.instance),
+    NetworkDisabled: settings.network === 'none',
+    HostConfig: {
+      NetworkMode: settings.network,
+      Memory: settings.memoryMb * 1024 * 1024,
+      MemorySwap: settings.memoryMb * 1024 * 1024,
+      NanoCpus: Math.round(settings.cpus * 1e9),
+      PidsLimit: settings.pidsLimit,
+      Privileged: false,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      AutoRemove: false,
+    },
+  });
+}
+
+/** Force removal (kills a running container); a container already gone is fine. */
+export async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw err;
+  }
+}

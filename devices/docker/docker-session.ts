@@ -1,0 +1,149 @@
+import type Docker from 'dockerode';
+import type { Artifact, DeviceRecord } from '../device.ts';
+import type { RunOptions, RunResult, Session, TestBodyFn } from '../driver.ts';
+import { DeviceError, errorInfo } from '../errors.ts';
+import { runBody } from '../run-body.ts';
+import { readTree, resultArtifacts } from './archive.ts';
+import { DockerContainerHandle } from './container-handle.ts';
+import { createDeviceContainer, KEEPALIVE_CMD, removeContainer } from './create-container.ts';
+import { type LogListener, runToCompletion } from './run-command.ts';
+import type { DockerSettings } from './settings.ts';
+
+export interface CommandRunResult extends RunResult {
+  exitCode: number | null;
+}
+
+/** A container device: every test gets a new container from the device's image, removed afterwards. */
+export class DockerSession implements Session {
+  private container: Docker.Container | null = null;
+  private handle: DockerContainerHandle | null = null;
+
+  constructor(
+    private readonly docker: Docker,
+    readonly device: DeviceRecord,
+    private readonly settings: DockerSettings,
+    private readonly instance: string,
+    private readonly onLog?: LogListener,
+  ) {}
+
+  private async results(container: Docker.Container): Promise<Artifact[]> {
+    return resultArtifacts(await readTree(container, this.settings.resultsPath));
+  }
+
+  async run(body: TestBodyFn, options: RunOptions): Promise<RunResult> {
+    const started = performance.now();
+    try {
+      await this.reset();
+      const container = await createDeviceContainer(this.docker, this.device, this.settings, {
+        instance: this.instance,
+        cmd: KEEPALIVE_CMD,
+      });
+      this.container = container;
+      await container.start();
+      this.handle = new DockerContainerHandle(this.docker, container);
+    } catch (err) {
+      await this.reset().catch(() => {});
+      return { status: 'error', error: errorInfo(err, 'infrastructure'), artifacts: [], durationMs: 0 };
+    }
+    const outcome = await runBody(body, { container: this.handle }, options);
+    let artifacts: Artifact[] = [];
+    try {
+      artifacts =
+        outcome.status === 'passed' ? await this.results(this.container) : await this.captureArtifacts();
+    } catch {
+      // A container that died takes its files with it; the verdict stands.
+    }
+    await this.reset().catch(() => {});
+    return { ...outcome, artifacts, durationMs: performance.now() - started };
+  }
+
+  /**
+   * Runs the device's own command (or `cmd`) as the container's process: streamed logs, killed at the
+   * deadline, exit code 0 = passed; the result files are the artifacts.
+   */
+  async runCommand(options: RunOptions & { cmd?: string[] }): Promise<CommandRunResult> {
+    const started = performance.now();
+    const cmd = options.cmd ?? this.settings.command;
+    if (!cmd) {
+      const err = new DeviceError('config', `Device ${this.device.id} has no command to run`, {
+        deviceId: this.device.id,
+      });
+      return { status: 'error', exitCode: null, error: errorInfo(err), artifacts: [], durationMs: 0 };
+    }
+    let container: Docker.Container | null = null;
+    try {
+      await this.reset();
+      container = await createDeviceContainer(this.docker, this.device, this.settings, {
+        instance: this.instance,
+        cmd,
+      });
+      this.container = container;
+      const outcome = await runToCompletion(this.docker, container, {
+        timeoutMs: options.timeoutMs,
+        resultsPath: this.settings.resultsPath,
+        ...(this.onLog ? { onLog: this.onLog } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const logs: Artifact[] = [
+        { name: 'stdout.log', contentType: 'text/plain', data: Buffer.from(outcome.stdout) },
+        { name: 'stderr.log', contentType: 'text/plain', data: Buffer.from(outcome.stderr) },
+      ];
+      const durationMs = performance.now() - started;
+      const artifacts = [...outcome.artifacts, ...logs];
+      if (outcome.timedOut) {
+        const message = `${JSON.stringify(cmd)} was killed after ${options.timeoutMs} ms`;
+        return {
+          status: 'timed-out',
+          exitCode: null,
+          error: errorInfo(new Error(message), 'timeout'),
+          artifacts,
+          durationMs,
+        };
+      }
+      if (outcome.exitCode === 0) return { status: 'passed', exitCode: 0, artifacts, durationMs };
+      const message = `${JSON.stringify(cmd)} exited with code ${outcome.exitCode}`;
+      return {
+        status: 'failed',
+        exitCode: outcome.exitCode,
+        error: errorInfo(new Error(message), 'test'),
+        artifacts,
+        durationMs,
+      };
+    } catch (err) {
+      return {
+        status: 'error',
+        exitCode: null,
+        error: errorInfo(err, 'infrastructure'),
+        artifacts: [],
+        durationMs: performance.now() - started,
+      };
+    } finally {
+      await this.reset().catch(() => {});
+    }
+  }
+
+  async captureArtifacts(): Promise<Artifact[]> {
+    if (!this.container) return [];
+    const artifacts = await this.results(this.container);
+    if (this.handle && this.handle.history.length > 0) {
+      artifacts.push({
+        name: 'exec-log.json',
+        contentType: 'application/json',
+        data: Buffer.from(JSON.stringify(this.handle.history, null, 2)),
+      });
+    }
+    return artifacts;
+  }
+
+  /** Removes the test's container: the next test starts from the image again. */
+  async reset(): Promise<void> {
+    const container = this.container;
+    this.container = null;
+    this.handle = null;
+    if (container) await removeContainer(container);
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+}

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { registerDevicesCommands } from '../../harness/cli/commands/devices.ts';
+import { cleanKeys, newRedis, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const prefix = `${TEST_PREFIX}cli:`;
+const up = await redisUp();
+
+/** Runs `devlab devices ...` in-process (the full CLI loads every command; this one is enough here). */
+async function devlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const program = new Command('devlab').exitOverride();
+  registerDevicesCommands(program);
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => {
+    stdout += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => {
+    stderr += chunk;
+    return true;
+  }) as typeof process.stderr.write;
+  process.exitCode = 0;
+  try {
+    await program.parseAsync(['node', 'devlab', 'devices', ...args]);
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { code, stdout, stderr };
+}
+
+describe.skipIf(skipUnless(up))('devlab devices (CLI)', () => {
+  afterAll(async () => {
+    const redis = newRedis();
+    await cleanKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('blocks with a reason, shows it in the list, refuses a bad move, unblocks', async () => {
+    expect(
+      (await devlab('block', 'webos-tv', '--reason', 'HDMI port dead', '--prefix', prefix)).stdout,
+    ).toContain('webos-tv: available → blocked (HDMI port dead)');
+    const listed = await devlab('list', '--prefix', prefix);
+    expect(listed.stdout).toMatch(/webos-tv .* blocked\s+HDMI port dead/);
+    const drain = await devlab('drain', 'webos-tv', '--reason', 'x', '--prefix', prefix);
+    expect(drain.code).toBe(1);
+    expect(drain.stderr).toContain('cannot go from blocked to draining');
+    expect((await devlab('unblock', 'webos-tv', '--prefix', prefix)).code).toBe(0);
+    const json = JSON.parse((await devlab('list', '--json', '--prefix', prefix)).stdout) as Array<{
+      id: string;
+      live: { state: string };
+    }>;
+    expect(json.find((d) => d.id === 'webos-tv')?.live.state).toBe('available');
+  });
+
+  it('reports inventory errors with file:line:column and checks one device', async () => {
+    const bad = await devlab(
+      'list',
+      '--inventory',
+      path.join(ROOT, 'test/devices/fixtures/bad-inventory.yaml'),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /bad-inventory\.yaml:\d+:\d+: device "tv-bad" \(#0\) field "capabilities\.memoryMb"/,
+    );
+    const check = await devlab('check', 'stb-ref-r1');
+    expect(check.stdout).toMatch(/^ok\s+stb-ref-r1\s+docker\s+engine up/);
+  });
+});

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { Redis } from 'ioredis';
+
+/** With CI=true a missing service fails the tests that need it; locally those tests are skipped. */
+export const CI = process.env['CI'] === 'true';
+export const REDIS_URL = process.env['DEVLAB_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const DOCKER_SOCKET = process.env['DEVLAB_DOCKER_SOCKET'] ?? '/var/run/docker.sock';
+export const TEST_PREFIX = 'devlab-test-devices:';
+export const TEST_APPIUM_PORT = 4790;
+
+export async function redisUp(): Promise<boolean> {
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function dockerUp(): Promise<boolean> {
+  try {
+    await new Docker({ socketPath: DOCKER_SOCKET }).ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function chromiumPresent(): boolean {
+  try {
+    execFileSync('/usr/bin/chromium', ['--version'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Skip unless the service is up; under CI never skip, so the missing service fails loudly. */
+export function skipUnless(up: boolean): boolean {
+  return !up && !CI;
+}
+
+export function newRedis(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+}
+
+/** Deletes every key under the test prefix. */
+export async function cleanKeys(redis: Redis, prefix: string = TEST_PREFIX): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
