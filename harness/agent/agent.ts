@@ -7,7 +7,7 @@ import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { groupPools } from '../planner/pools.ts';
 import type { AttemptReport } from '../protocol/job.ts';
-import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE } from '../queue/names.ts';
+import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE, STARTED_CHANNEL } from '../queue/names.ts';
 import { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
 import { DeviceWorker } from './device-worker.ts';
@@ -103,9 +103,12 @@ export class Agent {
   private async report(message: AttemptReport | Record<string, unknown>): Promise<void> {
     if (!this.results) throw new Error('agent is not started');
     const m = message as { jobId: string; attempt: number; type?: string };
-    // Deterministic ids: a report re-sent after a lost reply is added once.
-    const id = `${m.jobId}-a${m.attempt}-${m.type === 'started' ? 's' : 'r'}`;
-    await this.results.add(m.type === 'started' ? 'started' : 'report', message, { jobId: id });
+    if (m.type === 'started') {
+      await this.options.connection.publish(STARTED_CHANNEL, JSON.stringify(message));
+      return;
+    }
+    // Deterministic id: a report re-sent after a lost reply is added once.
+    await this.results.add('report', message, { jobId: `${m.jobId}-a${m.attempt}-r` });
   }
 
   private track(runId: string, controller: AbortController): () => void {

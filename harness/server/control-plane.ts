@@ -15,7 +15,7 @@ import {
   type JobPayload,
 } from '../protocol/job.ts';
 import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
-import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE } from '../queue/names.ts';
+import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE, STARTED_CHANNEL } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
 import { failureSignature } from '../results/signature.ts';
 import { queuePriority } from '../scheduler/priority.ts';
@@ -69,6 +69,7 @@ export class ControlPlane {
   private readonly queues: PoolQueues;
   private readonly now: () => number;
   private worker: Worker | null = null;
+  private subscriber: Redis | null = null;
 
   constructor(private readonly deps: ControlPlaneDeps) {
     this.now = deps.now ?? Date.now;
@@ -83,10 +84,21 @@ export class ControlPlane {
   /** Starts consuming agent reports and re-enqueues whatever a previous life left half done. */
   async start(): Promise<void> {
     await this.recover();
+    this.subscriber = this.deps.redis.duplicate();
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        this.consumeStarted(JSON.parse(text));
+      } catch {
+        // progress only: a malformed message is dropped
+      }
+    });
+    await this.subscriber.subscribe(STARTED_CHANNEL);
+    // Reports of different jobs are independent; one job's attempts arrive one after another.
     this.worker = new Worker(RESULTS_QUEUE, (job: Job) => this.consume(job.data), {
       connection: this.deps.redis,
       prefix: QUEUE_PREFIX,
-      concurrency: 1,
+      concurrency: 8,
       removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
@@ -97,6 +109,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     await this.worker?.close();
     this.worker = null;
+    await this.subscriber?.quit().catch(() => {});
+    this.subscriber = null;
     await this.queues.close();
   }
 
@@ -195,9 +209,12 @@ export class ControlPlane {
     };
   }
 
-  private async consume(data: unknown): Promise<void> {
+  private consumeStarted(data: unknown): void {
     const started = attemptStartedSchema.safeParse(data);
-    if (started.success) return this.onStarted(started.data);
+    if (started.success) this.onStarted(started.data);
+  }
+
+  private async consume(data: unknown): Promise<void> {
     const report = attemptReportSchema.safeParse(data);
     // A malformed message is dropped (kept in the failed set for inspection), never retried forever.
     if (!report.success) throw new Error(`malformed attempt report: ${report.error.issues[0]?.message}`);
@@ -294,7 +311,7 @@ export class ControlPlane {
   }
 
   private maybeFinishRun(runId: string): void {
-    if (this.store.jobs.openJobs(runId).length > 0) return;
+    if (this.store.jobs.openCount(runId) > 0) return;
     const verdicts = this.store.jobs.listByRun(runId).map((j) => j.verdict!);
     const status = finalRunStatus(verdicts, false);
     if (this.store.runs.finish(runId, status, this.now())) {

@@ -155,6 +155,15 @@ export class JobsRepo {
     ).map(toRow);
   }
 
+  /** How many jobs of the run have no verdict yet (cheap: checked after every result). */
+  openCount(runId: string): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state != 'done'`).get(runId) as {
+        n: number;
+      }
+    ).n;
+  }
+
   markRunning(id: string, deviceId: string | null): void {
     this.db
       .prepare(`UPDATE jobs SET state = 'running', device_id = ? WHERE id = ? AND state != 'done'`)

@@ -50,6 +50,7 @@ export async function startLabHarness(options: {
   appUrl: string;
   ranker?: Ranker;
   partnerCaps?: Record<string, number>;
+  maxSessions?: number;
   /** Start the agents later with `startAgents()` (to queue work first). */
   deferAgents?: boolean;
 }): Promise<LabHarness> {
@@ -83,6 +84,7 @@ export async function startLabHarness(options: {
         appUrl: options.appUrl,
         connection: redis,
         leaseTtlMs: 5000,
+        ...(options.maxSessions ? { maxSessions: options.maxSessions } : {}),
         lockDurationMs: 10_000,
       }),
   );
