@@ -21,7 +21,7 @@ export function registerAgentCommand(program: Command): void {
       'base URL of the app under test (default: serve the reference app on loopback)',
     )
     .option('--suites <dir>', 'suite folder (repeatable; default suites/)', collect)
-    .addHelpText('after', '\nExample:\n  $ devlab agent --host agent-local --server http://127.0.0.1:7420')
+    .addHelpText('after', '\nExample:\n  $ devlab agent --host agent-a --server http://127.0.0.1:7420')
     .action(
       async (opts: {
         host: string;
