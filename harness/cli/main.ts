@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAnalysisCommands } from './commands/analysis.ts';
 import { registerDevicesCommands } from './commands/devices.ts';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerResultsCommands } from './commands/results.ts';
 import { registerRunCommands } from './commands/run.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerResultsCommands(program);
   registerServerCommand(program);
   registerAgentCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

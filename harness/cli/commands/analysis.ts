@@ -6,6 +6,8 @@ import { evaluateOnline } from '../../../analysis/evaluation/online.ts';
 import { writeEvaluation } from '../../../analysis/evaluation/write.ts';
 import { generateLabHistory } from '../../../analysis/generator/lab.ts';
 import { historyToCsv, readHistoryCsv } from '../../../analysis/history/csv.ts';
+import { groupCycles } from '../../../analysis/history/cycles.ts';
+import { trainOnHistory } from '../../../analysis/model/train-history.ts';
 import { importHistory } from '../../../analysis/history/summary.ts';
 import type { ReportEvaluation } from '../../../analysis/report/build.ts';
 import { writeReport } from '../../../analysis/report/report.ts';
@@ -80,18 +82,19 @@ export function registerAnalysisCommands(program: Command): void {
     .action(
       async (opts: { history: string; out: string; budget: number; retrainEvery?: number; seed: number }) => {
         const backend = await initBackend();
-        const rows = await readHistoryCsv(opts.history);
-        let bar: Awaited<ReturnType<typeof progressBar>> | null = null;
-        const result = await evaluateOnline(rows, {
-          budget: opts.budget,
-          seed: opts.seed,
-          ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
-          onProgress: (done, total) => {
-            if (!bar) void progressBar(total).then((b) => (bar = b));
-            bar?.update(done);
-          },
-        });
-        (bar as { stop(): void } | null)?.stop();
+        const cycles = groupCycles(await readHistoryCsv(opts.history));
+        const bar = await progressBar(cycles.length);
+        let result: Awaited<ReturnType<typeof evaluateOnline>>;
+        try {
+          result = await evaluateOnline(cycles, {
+            budget: opts.budget,
+            seed: opts.seed,
+            ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
+            onProgress: (done) => bar.update(done),
+          });
+        } finally {
+          bar.stop();
+        }
         await writeEvaluation(opts.out, result);
         const lines = Object.entries(result.summary).map(
           ([s, m]) =>
@@ -140,7 +143,15 @@ export function registerAnalysisCommands(program: Command): void {
         }
         scores = [...latest.values()];
       }
-      const out = await writeReport({ rows, evaluation, scores }, opts.out);
+      // With a history, the risk comes from a model trained on all of it (the same function the
+      // harness will call with the store's rows).
+      let model: Awaited<ReturnType<typeof trainOnHistory>>['model'] | null = null;
+      if (rows) {
+        await initBackend();
+        model = (await trainOnHistory(rows, { train: { epochs: 3, batchSize: 512 } })).model;
+      }
+      const out = await writeReport({ rows, model, evaluation, scores }, opts.out);
+      model?.dispose();
       process.stdout.write(`wrote ${out.html} and ${out.json}\n`);
     });
 }

@@ -1,0 +1,168 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
+import { type DevlabConfig, configSchema } from '../config/config.ts';
+import type { RunRequestInput } from '../protocol/run-request.ts';
+import type { RunStatus } from '../store/runs-repo.ts';
+import { ChildAgent } from './child-agent.ts';
+import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
+import { LocalServices } from './local-services.ts';
+
+export interface DemoOptions {
+  /** Tests of the demo runs (a small, telling part of the sample suites). */
+  query: string;
+  /** Devices of the demo runs. */
+  select: string;
+  agents: string[];
+  log: (line: string) => void;
+}
+
+export const DEMO_DEFAULTS = {
+  query:
+    'tag:smoke or tag:conformance or id:app.playback.hevc-title-fallback or id:app.navigation.row-end-stops',
+  select:
+    'id in [tv-4k-hdr, stick-1080p, stb-720p-lowmem, tizen-tv, web-desktop, stb-ref-r1, stb-ref-r2-lite]',
+  agents: ['agent-a', 'agent-b'],
+};
+
+export interface DemoResult {
+  runs: { id: string; status: RunStatus; counts: Record<string, number> }[];
+  dashboardUrl: string;
+  reportPath: string | null;
+  /** 0 when the demo ran; the runs' own verdicts do not fail it (the reference app has real defects). */
+  exitCode: number;
+}
+
+async function follow(
+  service: ControlPlaneService,
+  runId: string,
+  log: (line: string) => void,
+): Promise<RunStatus> {
+  let last = '';
+  for (;;) {
+    const run = service.store.runs.get(runId)!;
+    const counts = service.store.jobs.verdictCounts(runId);
+    const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+    const line = `  ${runId}: ${total - (counts.pending ?? 0)}/${total} done · ${Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`;
+    if (line !== last) log(line);
+    last = line;
+    if (run.status !== 'queued' && run.status !== 'running') return run.status;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * `devlab demo`: starts what is missing (Redis, the Docker engine, Appium), the control plane and two
+ * agents on the reference lab, runs a first run that becomes the lab's history, then a CI run ordered by
+ * risk, prints the summary and the report, and stops everything it started.
+ */
+export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise<DemoResult> {
+  const { log } = options;
+  const home = path.join(base.home, 'demo');
+  if (existsSync(home)) rmSync(home, { recursive: true, force: true });
+  const config = configSchema.parse({ ...base, home });
+  const services = new LocalServices(config, log);
+  let appium: AppiumServer | null = null;
+  let service: ControlPlaneService | null = null;
+  const agents: ChildAgent[] = [];
+  const started = Date.now();
+  try {
+    await services.ensure();
+    const appiumUrl = `http://${config.appium.host}:${config.appium.port}`;
+    if (!(await appiumStatus(appiumUrl))) {
+      log(`starting Appium on ${appiumUrl}`);
+      appium = await new AppiumServer({
+        host: config.appium.host,
+        port: config.appium.port,
+        appiumHome: config.appium.home,
+        logFile: path.join(home, 'logs', 'appium.log'),
+      }).start();
+    }
+    service = await startControlPlaneService(config, { port: 0 });
+    log(
+      `control plane on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices)`,
+    );
+    const env = {
+      DEVLAB_HOME: home,
+      DEVLAB_REDIS_URL: config.redisUrl,
+      DEVLAB_DOCKER_SOCKET: config.dockerSocket,
+      DEVLAB_APPIUM_PORT: String(config.appium.port),
+      // Emulated devices share this host's cores: one session per agent keeps every session healthy.
+      DEVLAB_MAX_SESSIONS: '1',
+    };
+    for (const host of options.agents) {
+      const agent = new ChildAgent(host, ['--server', service.url], env);
+      await agent.start();
+      agents.push(agent);
+      log(`agent ${host} started`);
+    }
+
+    const runs: DemoResult['runs'] = [];
+    const submit = async (label: string, request: RunRequestInput) => {
+      const { run, plan } = await service!.controlPlane.submit(request);
+      log(`\n${label}: run ${run.id}, ${plan.jobs.length} jobs ordered by ${plan.ranker}`);
+      for (const u of plan.unplanned) log(`  not planned: ${u.testId}: ${u.reasons.join('; ')}`);
+      for (const job of plan.jobs.slice(0, 5)) {
+        log(
+          `  ${job.seq + 1}. ${job.testId} on ${plan.pools[job.pool]?.join('/')} — risk ${job.score.toFixed(2)}${job.reasons[0] ? ` (${job.reasons[0]})` : ''}`,
+        );
+      }
+      const status = await follow(service!, run.id, log);
+      runs.push({
+        id: run.id,
+        status,
+        counts: service!.store.jobs.verdictCounts(run.id) as Record<string, number>,
+      });
+      return run.id;
+    };
+    await submit('1/2 nightly run: builds the lab history', {
+      query: options.query,
+      select: options.select,
+      priority: 'nightly',
+      partner: 'demo',
+      build: 'demo-1.0.0',
+      options: { ordering: 'fifo', retries: 0 },
+    });
+    const prRun = await submit('2/2 PR run: likely failures first, from that history', {
+      query: options.query,
+      select: options.select,
+      priority: 'ci-pr',
+      partner: 'demo',
+      build: 'demo-1.0.1',
+      options: { ordering: 'risk', retries: 1, changedComponents: ['player'] },
+    });
+
+    log('\nsummary');
+    for (const job of service.store.jobs.listByRun(prRun)) {
+      if (job.verdict === 'passed') continue;
+      log(
+        `  ${job.verdict?.padEnd(9)} ${job.testId} on ${job.deviceId ?? job.pool}${job.message ? `: ${job.message.split('\n')[0]?.slice(0, 120)}` : ''}`,
+      );
+    }
+    const reportPath = path.join(home, 'report.json');
+    writeFileSync(
+      reportPath,
+      `${JSON.stringify({ runs, jobs: service.store.jobs.listByRun(prRun) }, null, 2)}\n`,
+    );
+    log(`\nruns: ${runs.map((r) => `${r.id} ${r.status}`).join(', ')}`);
+    log(`results: ${reportPath}`);
+    log(
+      `dashboard/API: ${service.url} (while the demo runs; \`devlab server\` serves the same store: DEVLAB_HOME=${home})`,
+    );
+    log(`took ${Math.round((Date.now() - started) / 1000)} s`);
+    return { runs, dashboardUrl: service.url, reportPath, exitCode: 0 };
+  } finally {
+    for (const agent of agents.reverse()) await agent.stop();
+    await service?.close();
+    await appium?.stop();
+    await services.stop();
+    const docker = new Docker({ socketPath: config.dockerSocket });
+    const left = await docker
+      .listContainers({ all: true, filters: { label: options.agents.map((a) => `devlab.agent=${a}`) } })
+      .catch(() => []);
+    if (left.length) log(`warning: ${left.length} container(s) left behind`);
+  }
+}
