@@ -34,7 +34,7 @@ export interface AgentService {
 }
 
 /** Local Appium servers this agent's devices point at: started when not already running. */
-async function ensureAppiumServers(
+export async function ensureAppiumServers(
   config: DevlabConfig,
   devices: readonly DeviceRecord[],
 ): Promise<AppiumServer[]> {

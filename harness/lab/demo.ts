@@ -1,7 +1,8 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
+import type { AppiumServer } from '../../devices/appium/appium-server.ts';
+import { ensureAppiumServers } from './agent-service.ts';
 import { type DevlabConfig, configSchema } from '../config/config.ts';
 import type { RunRequestInput } from '../protocol/run-request.ts';
 import type { RunStatus } from '../store/runs-repo.ts';
@@ -65,23 +66,16 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
   if (existsSync(home)) rmSync(home, { recursive: true, force: true });
   const config = configSchema.parse({ ...base, home });
   const services = new LocalServices(config, log);
-  let appium: AppiumServer | null = null;
+  let appium: AppiumServer[] = [];
   let service: ControlPlaneService | null = null;
   const agents: ChildAgent[] = [];
   const started = Date.now();
   try {
     await services.ensure();
-    const appiumUrl = `http://${config.appium.host}:${config.appium.port}`;
-    if (!(await appiumStatus(appiumUrl))) {
-      log(`starting Appium on ${appiumUrl}`);
-      appium = await new AppiumServer({
-        host: config.appium.host,
-        port: config.appium.port,
-        appiumHome: config.appium.home,
-        logFile: path.join(home, 'logs', 'appium.log'),
-      }).start();
-    }
     service = await startControlPlaneService(config, { port: 0 });
+    // The Appium servers the inventory's devices point at, started once here so the agents share them.
+    appium = await ensureAppiumServers(config, service.devices.inventory);
+    for (const server of appium) log(`started Appium on ${server.url}`);
     log(
       `control plane on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices)`,
     );
@@ -89,7 +83,6 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
       DEVLAB_HOME: home,
       DEVLAB_REDIS_URL: config.redisUrl,
       DEVLAB_DOCKER_SOCKET: config.dockerSocket,
-      DEVLAB_APPIUM_PORT: String(config.appium.port),
       // Emulated devices share this host's cores: one session per agent keeps every session healthy.
       DEVLAB_MAX_SESSIONS: '1',
     };
@@ -157,7 +150,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
   } finally {
     for (const agent of agents.reverse()) await agent.stop();
     await service?.close();
-    await appium?.stop();
+    for (const server of appium) await server.stop();
     await services.stop();
     const docker = new Docker({ socketPath: config.dockerSocket });
     const left = await docker

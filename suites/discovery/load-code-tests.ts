@@ -8,9 +8,13 @@ import type { TestDefinition } from '../test-api.ts';
  * Throws an Error saying which export entry and field is wrong.
  */
 export async function loadCodeTests(file: string): Promise<TestDefinition[]> {
-  // The mtime in the URL makes a re-scan in a long-lived process see edited files; unchanged files stay cached.
+  // The mtime in the URL makes a re-scan in a long-lived process see edited files; unchanged files stay
+  // cached. The query ends in `.ts` because some loaders (Vite's, under vitest) pick the TypeScript
+  // transform by the end of the module id, query included.
   const { mtimeMs } = await stat(file);
-  const mod = (await import(`${pathToFileURL(file).href}?mtime=${mtimeMs}`)) as { default?: unknown };
+  const mod = (await import(`${pathToFileURL(file).href}?mtime=${Math.round(mtimeMs)}&as=.ts`)) as {
+    default?: unknown;
+  };
   if (mod.default === undefined) {
     throw new Error('no default export: export default defineTest(...) or an array of them');
   }
