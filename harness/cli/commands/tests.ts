@@ -1,10 +1,16 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Catalog, type CatalogEntry, loadCatalog } from '../../../suites/catalog/catalog.ts';
 import type { DiscoveryProblem } from '../../../suites/discovery/discover-tests.ts';
 import { isManifestTest } from '../../../suites/manifest/load-manifest.ts';
 import { compileTestQuery, isQueryError, referencedFields } from '../../../suites/query/query.ts';
+import type { TestHistoryAccessor } from '../../../suites/query/history.ts';
 import { suggest } from '../../../suites/query/suggestions.ts';
+import { loadConfig } from '../../config/config.ts';
+import { testHistoryAccessor } from '../../lab/test-history.ts';
+import { storePath } from '../../store/database.ts';
+import { Store } from '../../store/store.ts';
 
 interface SuitesOption {
   suites: string[];
@@ -21,6 +27,28 @@ interface ShowOptions extends SuitesOption {
 
 const HISTORY_FIELDS = new Set(['flaky', 'last_verdict', 'failrate', 'failed_in_last']);
 
+/** Field names of a query, or none when it does not parse (compiling reports the error with its caret). */
+function safeReferencedFields(query: string): string[] {
+  try {
+    return referencedFields(query);
+  } catch {
+    return [];
+  }
+}
+
+/** The history fields read the lab store under the data dir, when it has finished runs. */
+function storeHistory(): TestHistoryAccessor | undefined {
+  const file = storePath(loadConfig().home);
+  if (!existsSync(file)) return undefined;
+  const store = Store.open(file);
+  try {
+    const jobs = store.history.finishedJobs();
+    return jobs.length > 0 ? testHistoryAccessor(jobs) : undefined;
+  } finally {
+    store.close();
+  }
+}
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `devlab tests list|show`: the catalog from the suite directories, filtered by the query language. */
@@ -35,18 +63,21 @@ export function registerTestsCommands(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (options: ListOptions) => {
       let predicate: (entry: CatalogEntry) => boolean;
+      const historyFields = safeReferencedFields(options.query ?? '').filter((f) => HISTORY_FIELDS.has(f));
+      const history = historyFields.length > 0 ? storeHistory() : undefined;
       try {
-        predicate = compileTestQuery<CatalogEntry>(options.query ?? '');
+        predicate = compileTestQuery<CatalogEntry>(options.query ?? '', history ? { history } : {});
       } catch (err) {
         if (!isQueryError(err)) throw err;
         process.stderr.write(`devlab: invalid query: ${err.format()}\n`);
         process.exitCode = 2;
         return;
       }
-      const historyFields = referencedFields(options.query ?? '').filter((f) => HISTORY_FIELDS.has(f));
-      if (historyFields.length > 0) {
-        // The CLI has no run history yet; without a note, `flaky:true` selecting nothing would look like a fact.
-        process.stderr.write(`note: no run history loaded; ${historyFields.join(', ')} read as absent\n`);
+      if (historyFields.length > 0 && !history) {
+        // Without a note, `flaky:true` selecting nothing would look like a fact.
+        process.stderr.write(
+          `note: no run history in the store yet; ${historyFields.join(', ')} read as absent\n`,
+        );
       }
       const catalog = await loadSuites(options.suites);
       const matching = catalog.entries.filter(predicate);
