@@ -55,81 +55,99 @@ function fallbackDuration(test: TestMeta): number {
 
 /**
  * Expands a run request into jobs: every test × every pool whose devices satisfy its requirements,
- * scored by the ranker, cut to the time budget, and put in the requested order.
+ * scored by the ranker, cut to the time budget, and put in the requested order. Works on parallel
+ * arrays indexed by candidate, so 100,000 pairs allocate one job object each and little else.
  */
 export function planRun(input: PlanInput): Plan {
   const { request, tests, devices, ranker, durations } = input;
   const newId = input.newId ?? randomUUID;
-  const pools = groupPools(devices);
-  const poolList = [...pools.entries()];
+  const poolList = [...groupPools(devices).entries()];
   const unplanned: Plan['unplanned'] = [];
-  const candidates: { test: TestMeta; pool: string; device: DeviceRecord; order: number }[] = [];
+  const testOf: number[] = [];
+  const poolOf: number[] = [];
 
-  tests.forEach((test, testIndex) => {
+  tests.forEach((test, t) => {
     let any = false;
-    poolList.forEach(([pool, members], poolIndex) => {
-      const representative = members[0]!;
-      if (!isEligible(test, representative)) return;
+    for (let p = 0; p < poolList.length; p++) {
+      if (!isEligible(test, poolList[p]![1][0]!)) continue;
       any = true;
-      candidates.push({ test, pool, device: representative, order: testIndex * poolList.length + poolIndex });
-    });
+      testOf.push(t);
+      poolOf.push(p);
+    }
     if (!any) unplanned.push({ testId: test.id, reasons: explainIneligible(test, devices)?.reasons ?? [] });
   });
 
-  const pairs: RankPair[] = candidates.map(({ test, device }) => ({
-    testId: test.id,
-    component: test.component,
-    deviceId: device.id,
-    model: device.model,
-    firmware: device.firmware,
-    platform: device.platform,
-  }));
+  const n = testOf.length;
+  const pairs: RankPair[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const test = tests[testOf[i]!]!;
+    const device = poolList[poolOf[i]!]![1][0]!;
+    pairs[i] = {
+      testId: test.id,
+      component: test.component,
+      deviceId: device.id,
+      model: device.model,
+      firmware: device.firmware,
+      platform: device.platform,
+    };
+  }
   const scores = ranker.score(pairs, { changedComponents: request.options.changedComponents });
-  const retries = request.options.retries;
-  const scored = candidates.map((c, i) => ({
-    ...c,
-    score: scores[i]?.probability ?? 0,
-    reasons: scores[i]?.reasons ?? [],
-    estDurationMs: durations.estimateMs(c.test.id, c.pool, fallbackDuration(c.test)),
-  }));
+  const score = new Float64Array(n);
+  const estMs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const test = tests[testOf[i]!]!;
+    score[i] = scores[i]?.probability ?? 0;
+    estMs[i] = durations.estimateMs(test.id, poolList[poolOf[i]!]![0], fallbackDuration(test));
+  }
 
   const budgetS = request.options.budgetS;
-  const { selected, skipped, selectedMs } =
-    budgetS === undefined
-      ? { selected: scored, skipped: [], selectedMs: 0 }
-      : selectWithinBudget(scored, budgetS * 1000);
-
-  const ordering = request.options.ordering;
-  selected.sort((a, b) => {
-    if (ordering === 'duration') return b.estDurationMs - a.estDurationMs || a.order - b.order;
-    if (ordering === 'fifo') return a.order - b.order;
-    return (
-      b.score - a.score ||
-      b.test.priority - a.test.priority ||
-      a.estDurationMs - b.estDurationMs ||
-      a.order - b.order
+  let selected: number[] = Array.from({ length: n }, (_, i) => i);
+  let skipped: { index: number; reason: string }[] = [];
+  let selectedMs = 0;
+  if (budgetS !== undefined) {
+    const cut = selectWithinBudget(
+      selected.map((i) => ({ index: i, score: score[i]!, estDurationMs: estMs[i]! })),
+      budgetS * 1000,
     );
+    selected = cut.selected.map((c) => c.index);
+    skipped = cut.skipped.map((s) => ({ index: s.candidate.index, reason: s.reason }));
+    selectedMs = cut.selectedMs;
+  }
+
+  // Candidates are generated in catalog order (test, then pool), so the index is the fifo order.
+  const ordering = request.options.ordering;
+  const priority = (i: number) => tests[testOf[i]!]!.priority;
+  selected.sort((a, b) => {
+    if (ordering === 'duration') return estMs[b]! - estMs[a]! || a - b;
+    if (ordering === 'fifo') return a - b;
+    return score[b]! - score[a]! || priority(b) - priority(a) || estMs[a]! - estMs[b]! || a - b;
   });
 
-  const toJob = (c: (typeof scored)[number], seq: number, skipReason?: string): PlannedJob => ({
-    jobId: newId(),
-    testId: c.test.id,
-    pool: c.pool,
-    deviceModel: c.device.model,
-    deviceFirmware: c.device.firmware,
-    devicePlatform: c.device.platform,
-    component: c.test.component,
-    seq,
-    score: c.score,
-    reasons: c.reasons,
-    estDurationMs: c.estDurationMs,
-    maxRetries: retries ?? c.test.retries,
-    timeoutMs: c.test.timeoutMs,
-    ...(skipReason ? { skipReason } : {}),
-  });
+  const retries = request.options.retries;
+  const toJob = (i: number, seq: number, skipReason?: string): PlannedJob => {
+    const test = tests[testOf[i]!]!;
+    const [pool, members] = poolList[poolOf[i]!]!;
+    const device = members[0]!;
+    return {
+      jobId: newId(),
+      testId: test.id,
+      pool,
+      deviceModel: device.model,
+      deviceFirmware: device.firmware,
+      devicePlatform: device.platform,
+      component: test.component,
+      seq,
+      score: score[i]!,
+      reasons: scores[i]?.reasons ?? [],
+      estDurationMs: estMs[i]!,
+      maxRetries: retries ?? test.retries,
+      timeoutMs: test.timeoutMs,
+      ...(skipReason ? { skipReason } : {}),
+    };
+  };
   const jobs = [
-    ...selected.map((c, i) => toJob(c, i)),
-    ...skipped.map((s, i) => toJob(s.candidate, selected.length + i, s.reason)),
+    ...selected.map((i, seq) => toJob(i, seq)),
+    ...skipped.map((s, k) => toJob(s.index, selected.length + k, s.reason)),
   ];
   return {
     jobs,
