@@ -1,0 +1,116 @@
+import type { Cycle, CyclePair } from '../history/cycles.ts';
+import { newStats, recordRun, type Stats } from './stats.ts';
+
+/** What the ranker knows about a pair before it runs (no verdict, no duration). */
+export interface PairQuery {
+  test: string;
+  device: string;
+  deviceModel?: string;
+  firmware?: string;
+  component?: string;
+}
+
+/** What is known about the cycle about to run. */
+export interface CycleContext {
+  timeMs?: number;
+  changed?: readonly string[];
+}
+
+export type StatsKind =
+  | 'pair'
+  | 'test'
+  | 'device'
+  | 'model'
+  | 'firmware'
+  | 'testModel'
+  | 'testFirmware'
+  | 'component';
+
+/** Keys of the statistics a pair touches. `undefined` when the pair lacks that attribute. */
+export interface PairKeys {
+  pair: string;
+  test: string;
+  device: string;
+  model: string | undefined;
+  firmware: string | undefined;
+  testModel: string | undefined;
+  testFirmware: string | undefined;
+  component: string | undefined;
+}
+
+const SEP = '\u0000';
+
+/**
+ * The lab history as incremental statistics: update it with each revealed cycle (O(pairs in the
+ * cycle)); read features for the next cycle from it. It never sees a cycle before `update`.
+ */
+export class HistoryState {
+  /** Number of cycles revealed so far; the next cycle to rank has this index. */
+  cycles = 0;
+  lastTimeMs = Number.NaN;
+  readonly tables: Record<StatsKind, Map<string, Stats>> = {
+    pair: new Map(),
+    test: new Map(),
+    device: new Map(),
+    model: new Map(),
+    firmware: new Map(),
+    testModel: new Map(),
+    testFirmware: new Map(),
+    component: new Map(),
+  };
+  /** Component of each test, learned from history when a query does not carry one. */
+  readonly testComponent = new Map<string, string>();
+  /** Firmware last seen on each device, to tell a firmware update. */
+  readonly deviceFirmware = new Map<string, string>();
+
+  keysOf(p: PairQuery): PairKeys {
+    const model = p.deviceModel;
+    const fw = model !== undefined && p.firmware !== undefined ? `${model}${SEP}${p.firmware}` : undefined;
+    const component = p.component ?? this.testComponent.get(p.test);
+    return {
+      pair: `${p.test}${SEP}${p.device}`,
+      test: p.test,
+      device: p.device,
+      model,
+      firmware: fw,
+      testModel: model !== undefined ? `${p.test}${SEP}${model}` : undefined,
+      testFirmware: fw !== undefined ? `${p.test}${SEP}${fw}` : undefined,
+      component,
+    };
+  }
+
+  get(kind: StatsKind, key: string | undefined): Stats | undefined {
+    return key === undefined ? undefined : this.tables[kind].get(key);
+  }
+
+  private bump(kind: StatsKind, key: string | undefined, p: CyclePair, timeMs: number): void {
+    if (key === undefined) return;
+    const table = this.tables[kind];
+    let s = table.get(key);
+    if (!s) {
+      s = newStats(this.cycles);
+      table.set(key, s);
+    }
+    recordRun(s, p.failed, this.cycles, timeMs, p.durationS);
+  }
+
+  /** Reveals one cycle's outcomes. */
+  update(cycle: Cycle): void {
+    const timeMs = cycle.timeMs ?? Number.NaN;
+    for (const p of cycle.pairs) {
+      if (p.component) this.testComponent.set(p.test, p.component);
+      const k = this.keysOf(p);
+      this.bump('pair', k.pair, p, timeMs);
+      this.bump('test', k.test, p, timeMs);
+      this.bump('device', k.device, p, timeMs);
+      this.bump('model', k.model, p, timeMs);
+      this.bump('firmware', k.firmware, p, timeMs);
+      this.bump('testModel', k.testModel, p, timeMs);
+      this.bump('testFirmware', k.testFirmware, p, timeMs);
+      this.bump('component', k.component, p, timeMs);
+      if (p.firmware) this.deviceFirmware.set(p.device, p.firmware);
+    }
+    this.cycles++;
+    if (cycle.timeMs !== undefined) this.lastTimeMs = cycle.timeMs;
+  }
+}

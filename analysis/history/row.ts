@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** Every verdict the lab records; `fail` and `error` count as failures for prediction. */
+export const VERDICTS = ['pass', 'fail', 'flaky', 'error', 'skipped', 'blocked'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Verdicts that count as "the pair failed" for ranking and evaluation. */
+export function isFailure(verdict: Verdict): boolean {
+  return verdict === 'fail' || verdict === 'error';
+}
+
+/** One execution of one test on one device in one cycle (a CI run). Analysis only ever sees these. */
+export const historyRowSchema = z.object({
+  /** Cycle (run) id; rows with the same id belong to one cycle. */
+  cycle: z.string().min(1),
+  /** ISO 8601 start time of the cycle, when known. */
+  time: z.string().datetime({ offset: true }).optional(),
+  test: z.string().min(1),
+  device: z.string().min(1),
+  deviceModel: z.string().min(1).optional(),
+  os: z.string().min(1).optional(),
+  firmware: z.string().min(1).optional(),
+  build: z.string().min(1).optional(),
+  verdict: z.enum(VERDICTS),
+  durationS: z.number().finite().nonnegative(),
+  signature: z.string().optional(),
+  /** The component the test exercises (e.g. `player`). */
+  component: z.string().min(1).optional(),
+  /** Components the cycle's change touched (the same on every row of a cycle). */
+  changed: z.array(z.string().min(1)).optional(),
+});
+
+export type HistoryRow = z.infer<typeof historyRowSchema>;
+
+/** Raised by importers; `where` names the file and line (or element) that is wrong. */
+export class HistoryImportError extends Error {
+  constructor(
+    readonly where: string,
+    message: string,
+  ) {
+    super(`${where}: ${message}`);
+    this.name = 'HistoryImportError';
+  }
+}

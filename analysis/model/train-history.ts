@@ -1,0 +1,47 @@
+import { groupCycles } from '../history/cycles.ts';
+import type { HistoryRow } from '../history/row.ts';
+import { HistoryState, type PairQuery } from '../features/state.ts';
+import { featureMatrix } from '../features/vector.ts';
+import { FailureModel, idColumns, type TrainOptions, type TrainReport } from './failure-model.ts';
+import type { NetworkConfig } from './network.ts';
+import { TrainingSet } from './training-set.ts';
+
+/**
+ * Replays a history (features of each cycle from the cycles before it, O(rows)) and fits a model
+ * on all of it. Returns the model, the final state (for ranking the next cycle) and timings.
+ */
+export async function trainOnHistory(
+  rows: readonly HistoryRow[],
+  options: { network?: Partial<NetworkConfig>; train?: Partial<TrainOptions>; model?: FailureModel } = {},
+): Promise<{
+  model: FailureModel;
+  state: HistoryState;
+  report: TrainReport;
+  featureMs: number;
+  fitMs: number;
+}> {
+  const t0 = Date.now();
+  const model = options.model ?? FailureModel.create(options.network);
+  const state = new HistoryState();
+  const set = new TrainingSet();
+  for (const cycle of groupCycles(rows)) {
+    const queries: PairQuery[] = cycle.pairs.map((p) => {
+      const q: PairQuery = { test: p.test, device: p.device };
+      if (p.deviceModel) q.deviceModel = p.deviceModel;
+      if (p.firmware) q.firmware = p.firmware;
+      if (p.component) q.component = p.component;
+      return q;
+    });
+    const ctx =
+      cycle.timeMs !== undefined
+        ? { timeMs: cycle.timeMs, changed: cycle.changed }
+        : { changed: cycle.changed };
+    const dense = featureMatrix(state, queries, ctx);
+    const labels = Uint8Array.from(cycle.pairs, (p) => (p.failed ? 1 : 0));
+    set.append({ n: queries.length, dense, ...idColumns(queries, model.config), labels });
+    state.update(cycle);
+  }
+  const t1 = Date.now();
+  const report = await model.train(set.slice(0, set.n), options.train);
+  return { model, state, report, featureMs: t1 - t0, fitMs: Date.now() - t1 };
+}

@@ -1,0 +1,50 @@
+import type { CycleContext, HistoryState, PairQuery } from '../features/state.ts';
+import { recentFails, type Stats } from '../features/stats.ts';
+
+function lastK(s: Stats | undefined, k: number): { fails: number; runs: number } {
+  if (!s) return { fails: 0, runs: 0 };
+  const runs = Math.min(k, s.runs);
+  return { fails: recentFails(s, runs), runs };
+}
+
+/** Human-readable reasons for a pair's risk, strongest first, from the history statistics. */
+export function explainPair(state: HistoryState, q: PairQuery, ctx: CycleContext, max = 4): string[] {
+  const out: string[] = [];
+  const k = state.keysOf(q);
+  const c = state.cycles;
+  const pair = state.get('pair', k.pair);
+  const test = state.get('test', k.test);
+  const testFw = state.get('testFirmware', k.testFirmware);
+  const testModel = state.get('testModel', k.testModel);
+  const fw = state.get('firmware', k.firmware);
+  const device = state.get('device', k.device);
+  const model = state.get('model', k.model);
+
+  const fwRecent = lastK(testFw, 5);
+  if (fwRecent.fails > 0)
+    out.push(
+      `failed ${fwRecent.fails} of the last ${fwRecent.runs} runs on firmware ${q.firmware} (${q.deviceModel})`,
+    );
+  const pairRecent = lastK(pair, 5);
+  if (pairRecent.fails > 0)
+    out.push(`failed ${pairRecent.fails} of the last ${pairRecent.runs} runs on this device`);
+  if (k.firmware !== undefined && (!fw || c - fw.firstCycle < 3))
+    out.push(`new firmware ${q.firmware} on model ${q.deviceModel}`);
+  else if (k.testFirmware !== undefined && !testFw && (testModel?.runs ?? 0) > 0)
+    out.push(`first run on firmware ${q.firmware}`);
+  if (!test) out.push('new test');
+  if (!device) out.push('new device');
+  else if (!pair && test) out.push('first run of this test on this device');
+  if (k.component !== undefined && (ctx.changed ?? []).includes(k.component))
+    out.push(`component ${k.component} changed`);
+  if (pair && pair.lastFailCycle >= 0 && pairRecent.fails === 0)
+    out.push(`last failed on this device ${c - pair.lastFailCycle} cycles ago`);
+  const testRecent = lastK(test, 10);
+  if (testRecent.fails > 0 && pairRecent.fails === 0)
+    out.push(`failed ${testRecent.fails} of its last ${testRecent.runs} runs on any device`);
+  if (test && test.runs >= 6 && test.flips / test.runs > 0.2)
+    out.push(`flaky: ${test.flips} verdict flips in ${test.runs} runs`);
+  if (model && model.runs >= 10 && model.ewmaSlow > 0.15)
+    out.push(`model ${q.deviceModel} fails often (${Math.round(model.ewmaSlow * 100)}% recently)`);
+  return out.slice(0, max);
+}

@@ -1,0 +1,91 @@
+import { groupCycles } from '../history/cycles.ts';
+import type { HistoryRow } from '../history/row.ts';
+import { HistoryState, type PairQuery } from '../features/state.ts';
+import type { FailureModel } from '../model/failure-model.ts';
+import { type RankedPair, rankPairs } from '../ranking/rank.ts';
+import type { CalibrationBin } from '../evaluation/write.ts';
+
+/** The part of an evaluation the report shows (what metrics.json holds). */
+export interface ReportEvaluation {
+  summary: Record<string, Record<string, number>>;
+  perCycle: { cycle: string; failing: number; metrics: Record<string, { apfd: number } | undefined> }[];
+  calibration: CalibrationBin[];
+}
+
+export interface ReportInput {
+  title?: string;
+  /** Lab history (from a file or, later, from the store). */
+  rows?: readonly HistoryRow[];
+  /** A trained model; without one the ranking falls back to the history heuristics. */
+  model?: FailureModel | null;
+  evaluation?: ReportEvaluation;
+  /** Pairs to score when there is no history (e.g. from an evaluation's last rankings). */
+  scores?: { test: string; device: string; score: number }[];
+}
+
+export interface FlakyTest {
+  test: string;
+  runs: number;
+  failures: number;
+  flips: number;
+  flipRate: number;
+}
+
+export interface ReportData {
+  title: string;
+  generatedAt: string;
+  risk: RankedPair[];
+  flaky: FlakyTest[];
+  evaluation?: ReportEvaluation;
+}
+
+/** Computes everything the report shows; the HTML renderer only formats it. */
+export function buildReportData(input: ReportInput): ReportData {
+  let risk: RankedPair[] = [];
+  let flaky: FlakyTest[] = [];
+  if (input.rows && input.rows.length > 0) {
+    const state = new HistoryState();
+    const latest = new Map<string, PairQuery>();
+    const deviceInfo = new Map<string, { deviceModel?: string; firmware?: string }>();
+    for (const c of groupCycles(input.rows)) {
+      state.update(c);
+      for (const p of c.pairs) {
+        const q: PairQuery = { test: p.test, device: p.device };
+        if (p.component) q.component = p.component;
+        latest.set(`${p.test}\u0000${p.device}`, q);
+        deviceInfo.set(p.device, { deviceModel: p.deviceModel, firmware: p.firmware });
+      }
+    }
+    const pairs = [...latest.values()].map((q) => {
+      const info = deviceInfo.get(q.device);
+      const full: PairQuery = { ...q };
+      if (info?.deviceModel) full.deviceModel = info.deviceModel;
+      if (info?.firmware) full.firmware = info.firmware;
+      return full;
+    });
+    risk = rankPairs(state, input.model ?? null, pairs, {}, { reasonsFor: 500 });
+    flaky = [...state.tables.test.entries()]
+      .map(([test, s]) => ({
+        test,
+        runs: s.runs,
+        failures: s.fails,
+        flips: s.flips,
+        flipRate: s.flips / s.runs,
+      }))
+      .filter((f) => f.runs >= 5 && f.flips >= 2)
+      .sort((a, b) => b.flipRate - a.flipRate)
+      .slice(0, 30);
+  } else if (input.scores) {
+    risk = [...input.scores]
+      .sort((a, b) => b.score - a.score)
+      .map((s) => ({ test: s.test, device: s.device, probability: s.score, reasons: [] }));
+  }
+  const data: ReportData = {
+    title: input.title ?? 'devlab failure-risk report',
+    generatedAt: new Date().toISOString(),
+    risk,
+    flaky,
+  };
+  if (input.evaluation) data.evaluation = input.evaluation;
+  return data;
+}
