@@ -1,9 +1,16 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { TransitionError } from '../../devices/state/transitions.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
+import { type AuthOptions, registerAuth } from '../auth/auth-hook.ts';
+import { registerDashboard } from '../dashboard/routes.ts';
 import { NotFoundError, RequestError } from '../errors.ts';
 import type { ControlPlane } from '../server/control-plane.ts';
+import { TokensRepo } from '../store/tokens-repo.ts';
+import type { DevicesProvider } from './devices-provider.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
+import { registerDeviceRoutes } from './routes/devices.ts';
+import { registerOpenApiRoute } from './routes/openapi.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export interface ApiDeps {
@@ -11,8 +18,26 @@ export interface ApiDeps {
   artifacts: ArtifactStore;
   /** Agents present it when they upload artifacts. */
   agentToken?: string;
+  /** Limit of JSON request bodies (artifact uploads have their own). */
   bodyLimitBytes?: number;
+  /** Bearer tokens on `/api/*`; off by default so a single-user lab needs no setup. */
+  auth?: AuthOptions;
+  /** Tokens to check against; defaults to the control plane store's table. */
+  tokens?: TokensRepo;
+  /** Inventory and live states for the device routes; without it they answer 503. */
+  devices?: DevicesProvider;
+  /** Serve the dashboard at `/` (default true). */
+  dashboard?: boolean;
 }
+
+/** Fastify's own 4xx codes, turned into the field they are about. */
+const FIELD_OF_CODE: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'body',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'content-length',
+};
 
 /** The control plane's HTTP API: JSON errors that name the field, never a stack trace. */
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -29,13 +54,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         .send({ error: err.message, field: 'query', line: err.line, column: err.column, detail: err.caret });
     }
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500)
-      return reply.code(status).send({ error: (err as Error).message });
+    if (err instanceof TransitionError) return reply.code(409).send({ error: err.message, field: 'state' });
+    const { statusCode: status, code } = err as { statusCode?: number; code?: string };
+    if (status && status >= 400 && status < 500) {
+      const field = (code && FIELD_OF_CODE[code]) ?? (err instanceof SyntaxError ? 'body' : undefined);
+      return reply.code(status).send({ error: (err as Error).message, ...(field ? { field } : {}) });
+    }
     return reply.code(500).send({ error: 'internal error' });
   });
+  registerAuth(
+    app,
+    deps.tokens ?? new TokensRepo(deps.controlPlane.store.db),
+    deps.auth ?? { enabled: false },
+  );
   registerRunRoutes(app, deps);
   registerArtifactRoutes(app, deps);
+  registerDeviceRoutes(app, deps);
+  registerOpenApiRoute(app);
+  if (deps.dashboard !== false) registerDashboard(app);
   app.get('/api/health', async () => ({ ok: true }));
   return app;
 }

@@ -92,4 +92,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_run ON events(run_id, seq);
   `,
+  // Partner API tokens: only the sha256 of a token is stored, so a copy of the database grants nothing.
+  `
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    partner TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('partner', 'admin')),
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX api_tokens_partner ON api_tokens(partner);
+  `,
 ];

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { partnerScope } from '../../auth/principal.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
 import type { ApiDeps } from '../app.ts';
 
@@ -40,11 +41,22 @@ export function registerArtifactRoutes(
   app.get('/api/artifacts/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
     const row = store.artifacts.get(id);
-    if (!row) throw new NotFoundError('artifact', id);
-    return reply
-      .type(row.contentType)
-      .header('content-disposition', `inline; filename="${row.name.replace(/[^\w.-]/g, '_')}"`)
-      .header('x-content-type-options', 'nosniff')
-      .send(artifacts.read(row));
+    const scope = partnerScope(req.principal);
+    // Another partner's artifact is indistinguishable from a missing one.
+    if (!row || (scope !== null && store.runs.get(row.runId)?.partner !== scope))
+      throw new NotFoundError('artifact', id);
+    return (
+      reply
+        .type(row.contentType)
+        .header('content-disposition', `inline; filename="${row.name.replace(/[^\w.-]/g, '_')}"`)
+        .header('x-content-type-options', 'nosniff')
+        // An artifact is whatever a test body wrote: opened directly it must not run script on the
+        // dashboard's origin, where the API token lives.
+        .header(
+          'content-security-policy',
+          "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+        )
+        .send(artifacts.read(row))
+    );
   });
 }

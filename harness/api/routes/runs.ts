@@ -1,51 +1,77 @@
-import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '../../errors.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { partnerScope } from '../../auth/principal.ts';
+import { NotFoundError, RequestError } from '../../errors.ts';
+import { runRequestSchema } from '../../protocol/run-request.ts';
 import { junitReport } from '../../results/junit-report.ts';
 import type { RunRow } from '../../store/runs-repo.ts';
 import type { ApiDeps } from '../app.ts';
+import { parseBody } from '../parse-body.ts';
 import { jobView, runView } from '../run-view.ts';
+
+/**
+ * The body's partner is checked against the token's before validation: a partner token may only submit
+ * for itself (absent means itself); admins and an auth-less lab submit for whichever partner the body names.
+ */
+function withPartner(req: FastifyRequest): unknown {
+  const scope = partnerScope(req.principal);
+  const body = req.body ?? {};
+  if (scope === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const given = (body as { partner?: unknown }).partner;
+  if (given !== undefined && given !== scope)
+    throw new RequestError('partner', `partner: this token submits for partner ${scope} only`);
+  return { ...body, partner: scope };
+}
 
 export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): void {
   const store = controlPlane.store;
-  const getRun = (id: string): RunRow => {
+  /** Another partner's run is answered exactly like a missing one, so run ids reveal nothing. */
+  const getRun = (req: FastifyRequest): RunRow => {
+    const { id } = req.params as { id: string };
     const run = store.runs.get(id);
-    if (!run) throw new NotFoundError('run', id);
+    const scope = partnerScope(req.principal);
+    if (!run || (scope !== null && run.partner !== scope)) throw new NotFoundError('run', id);
     return run;
   };
 
   app.post('/api/runs', async (req, reply) => {
-    const { run, plan } = await controlPlane.submit((req.body ?? {}) as Record<string, unknown>);
-    return reply.code(201).send({
-      ...runView(store, run),
-      unplanned: plan.unplanned,
-      jobs: plan.jobs.map((j) => ({
-        id: j.jobId,
-        testId: j.testId,
-        pool: j.pool,
-        score: j.score,
-        reasons: j.reasons,
-        skipReason: j.skipReason ?? null,
-      })),
-    });
+    const request = parseBody(runRequestSchema, withPartner(req));
+    const { run, plan } = await controlPlane.submit(request);
+    const self = `/api/runs/${encodeURIComponent(run.id)}`;
+    // An absolute status URL for pollers that cannot resolve a relative one (Spinnaker's webhook stage).
+    return reply
+      .code(201)
+      .header('location', self)
+      .send({
+        ...runView(store, run),
+        statusUrl: `${req.protocol}://${req.host}${self}`,
+        unplanned: plan.unplanned,
+        jobs: plan.jobs.map((j) => ({
+          id: j.jobId,
+          testId: j.testId,
+          pool: j.pool,
+          score: j.score,
+          reasons: j.reasons,
+          skipReason: j.skipReason ?? null,
+        })),
+      });
   });
 
   app.get('/api/runs', async (req) => {
     const q = req.query as { limit?: string; partner?: string };
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 50) || 50));
-    return store.runs
-      .list({ limit, ...(q.partner ? { partner: q.partner } : {}) })
-      .map((r) => runView(store, r));
+    const partner = partnerScope(req.principal) ?? q.partner;
+    return store.runs.list({ limit, ...(partner ? { partner } : {}) }).map((r) => runView(store, r));
   });
 
-  app.get('/api/runs/:id', async (req) => runView(store, getRun((req.params as { id: string }).id)));
+  app.get('/api/runs/:id', async (req) => runView(store, getRun(req)));
 
   app.get('/api/runs/:id/results', async (req) => {
-    const run = getRun((req.params as { id: string }).id);
+    const run = getRun(req);
     return { run: runView(store, run), jobs: store.jobs.listByRun(run.id).map((j) => jobView(store, j)) };
   });
 
   app.get('/api/runs/:id/junit', async (req, reply) => {
-    const run = getRun((req.params as { id: string }).id);
+    const run = getRun(req);
     const jobs = store.jobs.listByRun(run.id);
     const cases = new Map(
       jobs.filter((j) => j.attempts > 0).map((j) => [j.id, store.attempts.casesOf(j.id, j.attempts)]),
@@ -54,13 +80,13 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
   });
 
   app.post('/api/runs/:id/cancel', async (req) => {
-    const run = getRun((req.params as { id: string }).id);
+    const run = getRun(req);
     return runView(store, (await controlPlane.cancel(run.id)) ?? run);
   });
 
   /** Server-sent events: replays the run's stored events after Last-Event-ID, then streams new ones. */
   app.get('/api/runs/:id/events', (req, reply) => {
-    const run = getRun((req.params as { id: string }).id);
+    const run = getRun(req);
     const after = Number(req.headers['last-event-id'] ?? (req.query as { after?: string }).after ?? 0) || 0;
     reply.hijack();
     const res = reply.raw;

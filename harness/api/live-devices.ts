@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { DeviceRecord, DeviceState } from '../../devices/device.ts';
+import { redact } from '../../devices/redact.ts';
+import { liveStatus } from '../../devices/state/live-status.ts';
+import { DeviceStateStore } from '../../devices/state/state-store.ts';
+import type { DevicesProvider, DeviceView } from './devices-provider.ts';
+
+/**
+ * The device routes over the inventory and the Redis state machine (the same store the CLI's
+ * `devices block|unblock|drain` writes). Settings are redacted: they may hold Appium credentials.
+ */
+export function liveDevicesProvider(
+  redis: Redis,
+  inventory: readonly DeviceRecord[],
+  options: { prefix?: string } = {},
+): DevicesProvider {
+  const prefix = options.prefix ?? 'devlab:';
+  const states = new DeviceStateStore(redis, { prefix });
+  const move = (to: DeviceState) => (id: string, reason: string, by?: string) =>
+    states.transition(id, to, reason, by ?? 'api');
+  return {
+    async list(): Promise<DeviceView[]> {
+      const live = await liveStatus(redis, [...inventory], prefix);
+      return inventory.map((d, i) => {
+        const status = live[i]!;
+        return {
+          ...d,
+          settings: redact(d.settings),
+          state: status.state,
+          ...(status.reason ? { reason: status.reason } : {}),
+          ...(status.holder ? { leaseHolder: status.holder } : {}),
+        };
+      });
+    },
+    block: move('blocked'),
+    unblock: move('available'),
+    drain: move('draining'),
+  };
+}

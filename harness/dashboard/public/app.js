@@ -1,0 +1,324 @@
+// The devlab dashboard: plain DOM, no framework, no build. The token is pasted once and kept in
+// localStorage; every API call sends it as a bearer token, artifacts included (fetched into blob URLs).
+const TOKEN_KEY = 'devlab.token';
+const POLL_MS = 2000;
+const FINAL = new Set(['passed', 'failed', 'error', 'cancelled']);
+
+const view = document.getElementById('view');
+const statusLine = document.getElementById('status');
+let timer = null;
+let viewerUrl = null;
+
+function token() {
+  return localStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+function say(message, isError = false) {
+  statusLine.textContent = message;
+  statusLine.className = isError ? 'error' : '';
+}
+
+async function api(path, as = 'json') {
+  const headers = token() ? { authorization: `Bearer ${token()}` } : {};
+  const res = await fetch(path, { headers });
+  if (!res.ok) {
+    let message = `HTTP ${res.status}`;
+    try {
+      message = (await res.json()).error ?? message;
+    } catch {}
+    if (res.status === 401) message = `${message} — paste a token above`;
+    throw new Error(message);
+  }
+  if (as === 'blob') return res.blob();
+  return res.json();
+}
+
+// Builds an element from a tag, attributes and children; text is always set as text, never as HTML.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat())
+    if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+const badge = (s) => h('span', { class: `badge ${s}` }, s);
+const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
+
+function schedule(fn) {
+  clearTimeout(timer);
+  timer = setTimeout(fn, POLL_MS);
+}
+
+async function showRuns() {
+  try {
+    const runs = await api('/api/runs?limit=100');
+    const rows = runs.map((r) =>
+      h(
+        'tr',
+        { 'data-run': r.id },
+        h('td', {}, h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id)),
+        h('td', {}, r.partner),
+        h('td', {}, r.build),
+        h('td', {}, r.priority),
+        h('td', { 'data-status': r.status }, badge(r.status)),
+        h(
+          'td',
+          {},
+          Object.entries(r.counts)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || '—',
+        ),
+        h('td', {}, when(r.createdAt)),
+      ),
+    );
+    view.replaceChildren(
+      h('h2', {}, 'Runs'),
+      runs.length
+        ? h(
+            'table',
+            { 'aria-label': 'Runs' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Run', 'Partner', 'Build', 'Priority', 'Status', 'Verdicts', 'Created'].map((t) =>
+                  h('th', { scope: 'col' }, t),
+                ),
+              ),
+            ),
+            h('tbody', {}, rows),
+          )
+        : h('p', { class: 'muted' }, 'No runs yet.'),
+    );
+    say(`updated ${new Date().toLocaleTimeString()}`);
+  } catch (err) {
+    say(err.message, true);
+  }
+  schedule(showRuns);
+}
+
+async function openArtifact(artifact, target) {
+  try {
+    const blob = await api(artifact.url, 'blob');
+    if (viewerUrl) URL.revokeObjectURL(viewerUrl);
+    viewerUrl = URL.createObjectURL(blob);
+    const type = artifact.contentType;
+    const body = type.startsWith('image/')
+      ? h('img', { src: viewerUrl, alt: `${artifact.name} (attempt ${artifact.attempt})` })
+      : h('pre', { 'aria-label': `Contents of ${artifact.name}` }, await blob.text());
+    target.replaceChildren(
+      h('h4', {}, `${artifact.name} `, h('span', { class: 'muted' }, `${type}, ${artifact.size} bytes`)),
+      body,
+    );
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
+function showJob(job, panel) {
+  const viewer = h('div', { class: 'viewer', 'aria-live': 'polite' });
+  const attempts = job.attemptsDetail.map((a) => {
+    const files = job.artifacts.filter((x) => x.attempt === a.attempt);
+    return h(
+      'li',
+      {},
+      h('strong', {}, `Attempt ${a.attempt}`),
+      ' ',
+      badge(a.status),
+      ` on ${a.deviceId ?? '?'} (${a.agent}), ${a.durationMs} ms`,
+      a.message ? h('pre', {}, a.message) : null,
+      files.length
+        ? h(
+            'ul',
+            { 'aria-label': `Artifacts of attempt ${a.attempt}` },
+            files.map((f) =>
+              h(
+                'li',
+                {},
+                h(
+                  'button',
+                  { type: 'button', class: 'artifact', onclick: () => openArtifact(f, viewer) },
+                  f.name,
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No artifacts.'),
+    );
+  });
+  panel.replaceChildren(
+    h('h3', {}, `${job.testId} on ${job.pool}`),
+    h(
+      'p',
+      {},
+      'Verdict: ',
+      badge(job.verdict ?? job.state),
+      job.signature ? ` signature ${job.signature}` : '',
+    ),
+    job.skipReason ? h('p', {}, `Skipped: ${job.skipReason}`) : '',
+    attempts.length
+      ? h('ul', { class: 'attempts' }, attempts)
+      : h('p', { class: 'muted' }, 'No attempts yet.'),
+    viewer,
+  );
+  panel.hidden = false;
+  panel.focus();
+}
+
+async function showRun(id, openJob) {
+  try {
+    const { run, jobs } = await api(`/api/runs/${encodeURIComponent(id)}/results`);
+    const tests = [...new Set(jobs.map((j) => j.testId))];
+    const pools = [...new Set(jobs.map((j) => j.pool))];
+    const byCell = new Map(jobs.map((j) => [`${j.testId}\u0000${j.pool}`, j]));
+    const panel = h('section', { class: 'detail', 'aria-label': 'Attempts', tabindex: '-1', hidden: true });
+    const cell = (test, pool) => {
+      const job = byCell.get(`${test}\u0000${pool}`);
+      if (!job) return h('td', { class: 'none' }, '—');
+      const state = job.verdict ?? (job.state === 'done' ? 'pending' : job.state);
+      return h(
+        'td',
+        { class: 'cell' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: `cell ${state}`,
+            'data-job': job.id,
+            'aria-label': `${test} on ${pool}: ${state}`,
+            onclick: () => {
+              openJob.id = job.id;
+              showJob(job, panel);
+            },
+          },
+          state,
+        ),
+      );
+    };
+    view.replaceChildren(
+      h('p', {}, h('a', { href: '#/runs' }, '← all runs')),
+      h('h2', {}, `Run ${run.id} `, h('span', { 'data-run-status': run.status }, badge(run.status))),
+      h(
+        'p',
+        {},
+        `partner ${run.partner} · build ${run.build} · priority ${run.priority} · created ${when(run.createdAt)}`,
+      ),
+      jobs.length
+        ? h(
+            'table',
+            { class: 'matrix', 'aria-label': 'Test by device matrix' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Test'),
+                pools.map((p) => h('th', { scope: 'col' }, p)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              tests.map((t) =>
+                h(
+                  'tr',
+                  {},
+                  h('th', { scope: 'row' }, t),
+                  pools.map((p) => cell(t, p)),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'This run planned no jobs.'),
+      panel,
+    );
+    const opened = jobs.find((j) => j.id === openJob.id);
+    if (opened) showJob(opened, panel);
+    say(`updated ${new Date().toLocaleTimeString()}`);
+    // A finished run no longer changes; stop polling so an open artifact stays put.
+    if (!FINAL.has(run.status)) schedule(() => showRun(id, openJob));
+  } catch (err) {
+    say(err.message, true);
+    schedule(() => showRun(id, openJob));
+  }
+}
+
+async function showDevices() {
+  try {
+    const devices = await api('/api/devices');
+    view.replaceChildren(
+      h('h2', {}, 'Devices'),
+      h(
+        'table',
+        { 'aria-label': 'Devices' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Device', 'Driver', 'Model', 'Firmware', 'Host', 'State', 'Lease holder', 'Reason'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          devices.map((d) =>
+            h(
+              'tr',
+              { 'data-device': d.id },
+              h('td', {}, d.name, h('br'), h('span', { class: 'muted' }, d.id)),
+              h('td', {}, d.driver),
+              h('td', {}, d.model),
+              h('td', {}, d.firmware),
+              h('td', {}, d.host),
+              h('td', {}, badge(d.state)),
+              h('td', {}, d.leaseHolder ?? '—'),
+              h('td', {}, d.reason ?? ''),
+            ),
+          ),
+        ),
+      ),
+    );
+    say(`updated ${new Date().toLocaleTimeString()}`);
+  } catch (err) {
+    say(err.message, true);
+  }
+  schedule(showDevices);
+}
+
+function route() {
+  clearTimeout(timer);
+  const hash = location.hash || '#/runs';
+  const run = /^#\/runs\/(.+)$/.exec(hash);
+  if (run) showRun(decodeURIComponent(run[1]), { id: null });
+  else if (hash === '#/devices') showDevices();
+  else showRuns();
+}
+
+document.getElementById('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = document.getElementById('token');
+  localStorage.setItem(TOKEN_KEY, input.value.trim());
+  input.value = '';
+  say('token saved');
+  route();
+});
+document.getElementById('token-clear').addEventListener('click', () => {
+  localStorage.removeItem(TOKEN_KEY);
+  say('token forgotten');
+  route();
+});
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+const PUBLIC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/dashboard/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/dashboard/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+};
+
+/**
+ * Nothing but our own files may load: the page holds an API token, so no third-party script, style or
+ * frame can run beside it. Artifacts are shown from blob: URLs fetched with the token.
+ */
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; " +
+  "frame-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The dashboard: static files, no build step; the page itself talks to the JSON API. */
+export function registerDashboard(app: FastifyInstance): void {
+  for (const [route, { file, type }] of Object.entries(FILES)) {
+    // Read per request so an edited page shows on reload; the files are a few kilobytes.
+    app.get(route, async (_req, reply) =>
+      reply
+        .type(type)
+        .header('content-security-policy', CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-cache')
+        .send(readFileSync(path.join(PUBLIC, file))),
+    );
+  }
+}
