@@ -7,7 +7,7 @@ import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { groupPools } from '../planner/pools.ts';
 import type { AttemptReport } from '../protocol/job.ts';
-import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE, STARTED_CHANNEL } from '../queue/names.ts';
+import { type LabKeys, labKeys, RESULTS_QUEUE } from '../queue/names.ts';
 import { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
 import { DeviceWorker } from './device-worker.ts';
@@ -24,7 +24,8 @@ export interface AgentOptions {
   appUrl: string;
   /** BullMQ connection (maxRetriesPerRequest: null); the agent opens a subscriber from it. */
   connection: Redis;
-  keyPrefix?: string;
+  /** The lab's Redis keys (default prefix `devlab`). */
+  keys?: LabKeys;
   /** Sessions running a test at once on this host; default: its CPU cores. */
   maxSessions?: number;
   leaseTtlMs?: number;
@@ -50,7 +51,8 @@ export class Agent {
 
   async start(): Promise<void> {
     const { connection } = this.options;
-    this.results = new Queue(RESULTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+    const keys = this.options.keys ?? labKeys();
+    this.results = new Queue(RESULTS_QUEUE, { connection, prefix: keys.queuePrefix });
     this.results.on('error', () => {});
     this.subscriber = connection.duplicate();
     this.subscriber.on('error', () => {});
@@ -58,9 +60,9 @@ export class Agent {
       for (const controller of this.running.get(runId) ?? [])
         controller.abort(new Error(`run ${runId} cancelled`));
     });
-    await this.subscriber.subscribe(CANCEL_CHANNEL);
+    await this.subscriber.subscribe(keys.cancelChannel);
 
-    const leases = new LeaseManager(connection, { prefix: this.options.keyPrefix ?? 'devlab:' });
+    const leases = new LeaseManager(connection, { prefix: keys.keyPrefix });
     const semaphore = new Semaphore(connection);
     const slots = new LocalSlots(this.options.maxSessions ?? availableParallelism());
     const pools = groupPools(this.options.inventory);
@@ -75,6 +77,7 @@ export class Agent {
           leases,
           semaphore,
           slots,
+          keys,
           registry: this.options.registry,
           tests: this.options.tests,
           artifacts: this.options.artifacts,
@@ -104,7 +107,10 @@ export class Agent {
     if (!this.results) throw new Error('agent is not started');
     const m = message as { jobId: string; attempt: number; type?: string };
     if (m.type === 'started') {
-      await this.options.connection.publish(STARTED_CHANNEL, JSON.stringify(message));
+      await this.options.connection.publish(
+        (this.options.keys ?? labKeys()).startedChannel,
+        JSON.stringify(message),
+      );
       return;
     }
     // Deterministic id: a report re-sent after a lost reply is added once.

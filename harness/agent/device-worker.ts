@@ -9,7 +9,7 @@ import type { TestDefinition } from '../../suites/test-api.ts';
 import { parseJUnitXml } from '../../suites/manifest/junit.ts';
 import { type AttemptReport, type CaseResult, type JobPayload, jobPayloadSchema } from '../protocol/job.ts';
 import type { AttemptStatus } from '../protocol/verdict.ts';
-import { poolQueueName, QUEUE_PREFIX } from '../queue/names.ts';
+import { type LabKeys, poolQueueName } from '../queue/names.ts';
 import type { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
 import type { LocalSlots } from './local-slots.ts';
@@ -35,6 +35,7 @@ export interface DeviceWorkerDeps {
   onInfraError?(device: DeviceRecord, message: string): void;
   /** Host-wide limit on sessions running a test at once (shared by the agent's device workers). */
   slots: LocalSlots;
+  keys: LabKeys;
   leaseTtlMs: number;
   lockDurationMs: number;
 }
@@ -72,7 +73,7 @@ export class DeviceWorker {
   async start(): Promise<void> {
     this.worker = new Worker(poolQueueName(this.deps.pool), (job, token) => this.process(job, token), {
       connection: this.deps.connection,
-      prefix: QUEUE_PREFIX,
+      prefix: this.deps.keys.queuePrefix,
       concurrency: 1,
       lockDuration: this.deps.lockDurationMs,
       stalledInterval: Math.max(1000, Math.floor(this.deps.lockDurationMs / 2)),
@@ -137,8 +138,9 @@ export class DeviceWorker {
     }
     const capKeys: [string, number][] = [];
     if (payload.limits.partner)
-      capKeys.push([`devlab:cap:partner:${payload.partner}`, payload.limits.partner]);
-    if (payload.limits.run) capKeys.push([`devlab:cap:run:${payload.runId}`, payload.limits.run]);
+      capKeys.push([`${this.deps.keys.keyPrefix}cap:partner:${payload.partner}`, payload.limits.partner]);
+    if (payload.limits.run)
+      capKeys.push([`${this.deps.keys.keyPrefix}cap:run:${payload.runId}`, payload.limits.run]);
     const held: string[] = [];
     for (const [key, limit] of capKeys) {
       if (!(await semaphore.acquire(key, holder, limit, this.deps.lockDurationMs * 2 + payload.timeoutMs))) {

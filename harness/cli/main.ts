@@ -8,6 +8,7 @@ import { registerResultsCommands } from './commands/results.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServerCommand } from './commands/server.ts';
 import { registerTestsCommands } from './commands/tests.ts';
+import { registerTokensCommands } from './commands/tokens.ts';
 
 export function buildProgram(): Command {
   const program = new Command('devlab')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerServerCommand(program);
   registerAgentCommand(program);
   registerDemoCommand(program);
+  registerTokensCommands(program);
   return program;
 }
 

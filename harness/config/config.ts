@@ -14,6 +14,8 @@ export const configSchema = z
     redisUrl: z
       .string()
       .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
+    /** Prefix of every Redis key and queue of this lab: labs sharing a Redis stay apart. */
+    redisPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and -'),
     dockerSocket: z.string().min(1),
     appium: z
       .object({
@@ -24,7 +26,14 @@ export const configSchema = z
       .strict(),
     chromium: z.string().min(1),
     chromedriver: z.string().min(1),
-    api: z.object({ host: z.string().min(1), port }).strict(),
+    api: z
+      .object({
+        host: z.string().min(1),
+        port,
+        /** Bearer tokens per partner on /api (see `devlab tokens`). */
+        auth: z.union([z.boolean(), z.stringbool()]),
+      })
+      .strict(),
     agent: z
       .object({
         /** Device lease TTL; a dead agent's devices are free again after it. */
@@ -44,11 +53,12 @@ export type DevlabConfig = z.infer<typeof configSchema>;
 const DEFAULTS: DevlabConfig = {
   home: path.join(PROJECT_ROOT, '.devlab'),
   redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'devlab',
   dockerSocket: '/var/run/docker.sock',
   appium: { host: '127.0.0.1', port: 4723, home: PROJECT_ROOT },
   chromium: '/usr/bin/chromium',
   chromedriver: '/usr/bin/chromedriver',
-  api: { host: '127.0.0.1', port: 7420 },
+  api: { host: '127.0.0.1', port: 7420, auth: false },
   agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0 },
   logLevel: 'info',
 };
@@ -57,6 +67,7 @@ const DEFAULTS: DevlabConfig = {
 const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_HOME: ['home'],
   DEVLAB_REDIS_URL: ['redisUrl'],
+  DEVLAB_REDIS_PREFIX: ['redisPrefix'],
   DEVLAB_DOCKER_SOCKET: ['dockerSocket'],
   DEVLAB_APPIUM_HOST: ['appium', 'host'],
   DEVLAB_APPIUM_PORT: ['appium', 'port'],
@@ -65,6 +76,7 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_CHROMEDRIVER: ['chromedriver'],
   DEVLAB_API_HOST: ['api', 'host'],
   DEVLAB_API_PORT: ['api', 'port'],
+  DEVLAB_API_AUTH: ['api', 'auth'],
   DEVLAB_LOG_LEVEL: ['logLevel'],
   DEVLAB_LEASE_TTL_MS: ['agent', 'leaseTtlMs'],
   DEVLAB_JOB_LOCK_MS: ['agent', 'lockDurationMs'],

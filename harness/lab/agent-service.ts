@@ -13,6 +13,7 @@ import { Agent } from '../agent/agent.ts';
 import { HttpArtifactSink } from '../agent/artifact-sink.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import { redisConnection } from '../queue/connection.ts';
+import { labKeys } from '../queue/names.ts';
 
 export interface AgentServiceOptions {
   agentId: string;
@@ -81,7 +82,8 @@ export async function startAgentService(
   const app = options.appUrl ? null : await startReferenceApp();
   const appUrl = options.appUrl ?? app!.url;
   const catalog = await loadCatalog(options.suites);
-  const states = new DeviceStateStore(redis);
+  const keys = labKeys(config.redisPrefix);
+  const states = new DeviceStateStore(redis, { prefix: keys.keyPrefix });
   const monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true }), {
     onOutcome: (o) =>
       o.transition &&
@@ -96,6 +98,7 @@ export async function startAgentService(
     artifacts: new HttpArtifactSink(options.serverUrl, options.agentToken),
     appUrl,
     connection: redis,
+    keys,
     leaseTtlMs: config.agent.leaseTtlMs,
     lockDurationMs: config.agent.lockDurationMs,
     ...(config.agent.maxSessions > 0 ? { maxSessions: config.agent.maxSessions } : {}),

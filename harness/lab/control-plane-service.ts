@@ -3,10 +3,12 @@ import type { Redis } from 'ioredis';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { buildApi } from '../api/app.ts';
+import { liveDevicesProvider } from '../api/live-devices.ts';
 import { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import type { DurationEstimator } from '../planner/ranker.ts';
 import { redisConnection } from '../queue/connection.ts';
+import { labKeys } from '../queue/names.ts';
 import { ControlPlane } from '../server/control-plane.ts';
 import { migrateCatalog } from '../store/catalog-repo.ts';
 import { storePath } from '../store/database.ts';
@@ -14,6 +16,7 @@ import { Store } from '../store/store.ts';
 import { analysisRanker } from './analysis-ranker.ts';
 import { LabCatalog } from './lab-catalog.ts';
 import { LabDevices } from './lab-devices.ts';
+import { ModelTrainer } from './model-trainer.ts';
 
 export interface ControlPlaneServiceOptions {
   suites?: string[];
@@ -21,6 +24,9 @@ export interface ControlPlaneServiceOptions {
   port?: number;
   agentToken?: string;
   partnerCaps?: Record<string, number>;
+  /** Bearer tokens on /api; default from the config (`api.auth`). */
+  auth?: boolean;
+  log?: (line: string) => void;
 }
 
 export interface ControlPlaneService {
@@ -29,6 +35,7 @@ export interface ControlPlaneService {
   controlPlane: ControlPlane;
   catalog: LabCatalog;
   devices: LabDevices;
+  trainer: ModelTrainer;
   api: FastifyInstance;
   redis: Redis;
   close(): Promise<void>;
@@ -50,7 +57,15 @@ export async function startControlPlaneService(
   migrateCatalog(store.db);
   const redis = redisConnection(config.redisUrl);
   const catalog = await LabCatalog.load(store, options.suites);
-  const devices = new LabDevices(loadInventory(options.inventoryFile), new DeviceStateStore(redis));
+  const keys = labKeys(config.redisPrefix);
+  const devices = new LabDevices(
+    loadInventory(options.inventoryFile),
+    new DeviceStateStore(redis, { prefix: keys.keyPrefix }),
+  );
+  const trainer = ModelTrainer.forHome(store, config.home, options.log);
+  await trainer
+    .loadActive()
+    .catch((err: unknown) => options.log?.(`cannot load the active model: ${(err as Error).message}`));
   const controlPlane = new ControlPlane({
     store,
     redis,
@@ -58,19 +73,35 @@ export async function startControlPlaneService(
     resolveDevices: (selector) => devices.select(selector),
     // Built per submit from the latest history: the model itself is trained off the request path.
     get ranker() {
-      return analysisRanker(store.history.finishedJobs({ sinceMs: Date.now() - 90 * 24 * 3600_000 }), null);
+      return analysisRanker(
+        store.history.finishedJobs({ sinceMs: Date.now() - 90 * 24 * 3600_000 }),
+        trainer.current(),
+      );
     },
     get durations() {
       return storeDurations(store);
     },
     ...(options.partnerCaps ? { partnerCaps: options.partnerCaps } : {}),
+    keys,
   });
   await controlPlane.start();
+  // Every finished run is new history: retrain in the background, never on a request.
+  controlPlane.events.subscribe((event) => {
+    if (event.type === 'run.finished') trainer.schedule();
+  });
   const artifacts = new ArtifactStore(config.home, store.artifacts);
+  const auth = options.auth ?? config.api.auth;
+  if (auth && !options.agentToken) {
+    throw new Error(
+      'API auth is on but no agent token is set: set DEVLAB_AGENT_TOKEN (or --agent-token) so only agents upload artifacts',
+    );
+  }
   const api = buildApi({
     controlPlane,
     artifacts,
     ...(options.agentToken ? { agentToken: options.agentToken } : {}),
+    auth: { enabled: auth },
+    devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
   });
   const url = await api.listen({ host: config.api.host, port: options.port ?? config.api.port });
   return {
@@ -79,11 +110,13 @@ export async function startControlPlaneService(
     controlPlane,
     catalog,
     devices,
+    trainer,
     api,
     redis,
     async close() {
       await api.close();
       await controlPlane.stop();
+      await trainer.idle();
       redis.disconnect();
       store.close();
     },

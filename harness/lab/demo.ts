@@ -64,7 +64,8 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
   const { log } = options;
   const home = path.join(base.home, 'demo');
   if (existsSync(home)) rmSync(home, { recursive: true, force: true });
-  const config = configSchema.parse({ ...base, home });
+  // Its own home and Redis prefix: a demo never mixes with a lab already running on this machine.
+  const config = configSchema.parse({ ...base, home, redisPrefix: `${base.redisPrefix}-demo` });
   const services = new LocalServices(config, log);
   let appium: AppiumServer[] = [];
   let service: ControlPlaneService | null = null;
@@ -72,7 +73,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
   const started = Date.now();
   try {
     await services.ensure();
-    service = await startControlPlaneService(config, { port: 0 });
+    service = await startControlPlaneService(config, { port: 0, log });
     // The Appium servers the inventory's devices point at, started once here so the agents share them.
     appium = await ensureAppiumServers(config, service.devices.inventory);
     for (const server of appium) log(`started Appium on ${server.url}`);
@@ -82,6 +83,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
     const env = {
       DEVLAB_HOME: home,
       DEVLAB_REDIS_URL: config.redisUrl,
+      DEVLAB_REDIS_PREFIX: config.redisPrefix,
       DEVLAB_DOCKER_SOCKET: config.dockerSocket,
       // Emulated devices share this host's cores: one session per agent keeps every session healthy.
       DEVLAB_MAX_SESSIONS: '1',
@@ -119,6 +121,8 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
       build: 'demo-1.0.0',
       options: { ordering: 'fifo', retries: 0 },
     });
+    // The first run finished: the control plane retrains the model in the background; wait for it.
+    await service.trainer.idle();
     const prRun = await submit('2/2 PR run: likely failures first, from that history', {
       query: options.query,
       select: options.select,

@@ -1,14 +1,31 @@
 import { createHash } from 'node:crypto';
 
-/** Key prefix of every BullMQ queue devlab creates. */
-export const QUEUE_PREFIX = 'devlab';
 /** Attempt reports travel from agents to the control plane on this queue. */
 export const RESULTS_QUEUE = 'results';
-/** Cancellations are broadcast on this pub/sub channel so agents stop running tests within seconds. */
-export const CANCEL_CHANNEL = 'devlab:cancel';
 
-/** Attempt starts are live progress only, so they go over pub/sub instead of the durable results queue. */
-export const STARTED_CHANNEL = 'devlab:started';
+/**
+ * Everything one lab keeps in Redis hangs off one prefix, so several labs (or test runs) can share a
+ * Redis without one control plane consuming another's reports or two labs leasing the same device id.
+ */
+export interface LabKeys {
+  /** BullMQ queue prefix. */
+  queuePrefix: string;
+  /** Prefix of device states, leases, health counters and caps (ends with `:`). */
+  keyPrefix: string;
+  /** Cancellations, broadcast so agents stop a run's tests within seconds. */
+  cancelChannel: string;
+  /** Attempt starts: live progress only, so pub/sub rather than the durable results queue. */
+  startedChannel: string;
+}
+
+export function labKeys(prefix = 'devlab'): LabKeys {
+  return {
+    queuePrefix: prefix,
+    keyPrefix: `${prefix}:`,
+    cancelChannel: `${prefix}:cancel`,
+    startedChannel: `${prefix}:started`,
+  };
+}
 
 /** One queue per device pool: agents only take jobs that a device they own can run. */
 export function poolQueueName(pool: string): string {

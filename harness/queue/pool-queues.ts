@@ -1,20 +1,23 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobPayload } from '../protocol/job.ts';
-import { attemptJobId, poolQueueName, QUEUE_PREFIX } from './names.ts';
+import { attemptJobId, type LabKeys, poolQueueName } from './names.ts';
 
 /** The control plane's handle on every pool queue: enqueue attempts, remove a cancelled run's jobs. */
 export class PoolQueues {
   private readonly queues = new Map<string, Queue>();
 
-  constructor(private readonly connection: Redis) {}
+  constructor(
+    private readonly connection: Redis,
+    private readonly keys: LabKeys,
+  ) {}
 
   queue(pool: string): Queue {
     let queue = this.queues.get(pool);
     if (!queue) {
       queue = new Queue(poolQueueName(pool), {
         connection: this.connection,
-        prefix: QUEUE_PREFIX,
+        prefix: this.keys.queuePrefix,
         defaultJobOptions: {
           removeOnComplete: { age: 3600, count: 10_000 },
           removeOnFail: { age: 24 * 3600 },

@@ -15,7 +15,7 @@ import {
   type JobPayload,
 } from '../protocol/job.ts';
 import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
-import { CANCEL_CHANNEL, QUEUE_PREFIX, RESULTS_QUEUE, STARTED_CHANNEL } from '../queue/names.ts';
+import { type LabKeys, labKeys, RESULTS_QUEUE } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
 import { failureSignature } from '../results/signature.ts';
 import { queuePriority } from '../scheduler/priority.ts';
@@ -38,6 +38,8 @@ export interface ControlPlaneDeps {
   durations: DurationEstimator;
   /** Concurrency cap per partner (jobs running at once); absent = no cap. */
   partnerCaps?: Record<string, number>;
+  /** The lab's Redis keys (default prefix `devlab`). */
+  keys?: LabKeys;
   now?: () => number;
 }
 
@@ -68,13 +70,15 @@ export class ControlPlane {
   readonly events: EventBus;
   private readonly queues: PoolQueues;
   private readonly now: () => number;
+  private readonly keys: LabKeys;
   private worker: Worker | null = null;
   private subscriber: Redis | null = null;
 
   constructor(private readonly deps: ControlPlaneDeps) {
     this.now = deps.now ?? Date.now;
+    this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
-    this.queues = new PoolQueues(deps.redis);
+    this.queues = new PoolQueues(deps.redis, this.keys);
   }
 
   get store(): Store {
@@ -93,11 +97,11 @@ export class ControlPlane {
         // progress only: a malformed message is dropped
       }
     });
-    await this.subscriber.subscribe(STARTED_CHANNEL);
+    await this.subscriber.subscribe(this.keys.startedChannel);
     // Reports of different jobs are independent; one job's attempts arrive one after another.
     this.worker = new Worker(RESULTS_QUEUE, (job: Job) => this.consume(job.data), {
       connection: this.deps.redis,
-      prefix: QUEUE_PREFIX,
+      prefix: this.keys.queuePrefix,
       concurrency: 8,
       removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
@@ -174,7 +178,7 @@ export class ControlPlane {
     const run = this.store.runs.get(runId);
     if (!run || (run.status !== 'queued' && run.status !== 'running')) return run;
     const open = this.store.jobs.openJobs(runId);
-    await this.deps.redis.publish(CANCEL_CHANNEL, runId);
+    await this.deps.redis.publish(this.keys.cancelChannel, runId);
     for (const job of open) await this.queues.remove(job.pool, job.id, job.attempts + 1);
     const at = this.now();
     this.store.jobs.cancelOpen(runId, at);

@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     expect(config.home).toBe(path.join(dir, 'data'));
   });
 
+  it('reads booleans and the Redis prefix from the environment', () => {
+    expect(loadConfig({ env: { DEVLAB_API_AUTH: 'true' }, cwd: dir }).api.auth).toBe(true);
+    expect(loadConfig({ env: { DEVLAB_API_AUTH: 'false' }, cwd: dir }).api.auth).toBe(false);
+    expect(loadConfig({ env: { DEVLAB_REDIS_PREFIX: 'lab-2' }, cwd: dir }).redisPrefix).toBe('lab-2');
+    expect(() => loadConfig({ env: { DEVLAB_REDIS_PREFIX: 'a:b' }, cwd: dir })).toThrow(
+      /DEVLAB_REDIS_PREFIX/,
+    );
+  });
+
   it('names the environment variable and field of a bad value', () => {
     expect(() => loadConfig({ env: { DEVLAB_APPIUM_PORT: 'eighty' }, cwd: dir })).toThrow(
       /environment variable DEVLAB_APPIUM_PORT, field "appium.port"/,

@@ -43,6 +43,7 @@ describe('crash safety of a run (real Redis, Docker engine, SQLite, agents as se
   const env = {
     DEVLAB_HOME: path.join(dir, 'home'),
     DEVLAB_REDIS_URL: REDIS_URL,
+    DEVLAB_REDIS_PREFIX: `devlab-crash-${process.pid}`,
     DEVLAB_LEASE_TTL_MS: '3000',
     DEVLAB_JOB_LOCK_MS: '4000',
   };

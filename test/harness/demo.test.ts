@@ -13,48 +13,52 @@ describe('devlab demo (real services, Appium, two agent processes)', async () =>
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-demo-'));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-  it.skipIf(!up)('runs a history run and a risk-ordered PR run, then leaves nothing behind', async () => {
-    const lines: string[] = [];
-    const config = loadConfig({ env: { ...process.env, DEVLAB_HOME: home } });
-    const result = await runDemo(config, {
-      // Small: one failing HEVC fallback pair and a passing one on each driver kind.
-      query: 'id in [app.playback.hevc-title-fallback, app.smoke.home-loads, stb.conformance.media]',
-      select: 'id in [stick-1080p, tv-4k-hdr, stb-ref-r2-lite]',
-      agents: ['agent-a', 'agent-b'],
-      log: (line) => {
-        lines.push(line);
-        if (process.env['DEMO_DEBUG']) console.log(line);
-      },
-    });
-    expect(result.exitCode).toBe(0);
-    expect(result.runs).toHaveLength(2);
-    for (const run of result.runs) expect(['passed', 'failed', 'error']).toContain(run.status);
+  it.skipIf(!up)(
+    'runs a history run and a risk-ordered PR run, then leaves nothing behind',
+    { timeout: 240_000 },
+    async () => {
+      const lines: string[] = [];
+      const config = loadConfig({ env: { ...process.env, DEVLAB_HOME: home } });
+      const result = await runDemo(config, {
+        // Small: one failing HEVC fallback pair and a passing one on each driver kind.
+        query: 'id in [app.playback.hevc-title-fallback, app.smoke.home-loads, stb.conformance.media]',
+        select: 'id in [stick-1080p, tv-4k-hdr, stb-ref-r2-lite]',
+        agents: ['agent-a', 'agent-b'],
+        log: (line) => {
+          lines.push(line);
+          if (process.env['DEMO_DEBUG']) console.log(line);
+        },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.runs).toHaveLength(2);
+      for (const run of result.runs) expect(['passed', 'failed', 'error']).toContain(run.status);
 
-    const store = Store.open(path.join(home, 'demo', 'devlab.db'));
-    try {
-      const [history, pr] = result.runs.map((r) => store.jobs.listByRun(r.id));
-      const failedBefore = new Set(
-        history!.filter((j) => j.verdict === 'failed').map((j) => `${j.testId}@${j.pool}`),
-      );
-      // HEVC fallback fails on the H.264-only stick (defect D1): the history has a failure to learn from.
-      const fallback = history!.find(
-        (j) => j.testId === 'app.playback.hevc-title-fallback' && j.deviceId === 'stick-1080p',
-      );
-      expect(fallback?.verdict).toBe('failed');
-      // The PR run puts a pair that failed before first, and says why.
-      const first = pr!.find((j) => j.seq === 0)!;
-      expect(failedBefore.has(`${first.testId}@${first.pool}`)).toBe(true);
-      expect(first.reasons.join(' ')).toMatch(/failed/);
-    } finally {
-      store.close();
-    }
-    expect(lines.join('\n')).toMatch(/2\/2 PR run/);
-    const docker = new Docker({ socketPath: DOCKER_SOCKET });
-    const left = await docker.listContainers({
-      all: true,
-      filters: { label: ['devlab.agent=agent-a', 'devlab.agent=agent-b'] },
-    });
-    expect(left).toHaveLength(0);
-    expect((await fetch('http://127.0.0.1:4723/status').catch(() => null))?.ok ?? false).toBe(false);
-  });
+      const store = Store.open(path.join(home, 'demo', 'devlab.db'));
+      try {
+        const [history, pr] = result.runs.map((r) => store.jobs.listByRun(r.id));
+        const failedBefore = new Set(
+          history!.filter((j) => j.verdict === 'failed').map((j) => `${j.testId}@${j.pool}`),
+        );
+        // HEVC fallback fails on the H.264-only stick (defect D1): the history has a failure to learn from.
+        const fallback = history!.find(
+          (j) => j.testId === 'app.playback.hevc-title-fallback' && j.deviceId === 'stick-1080p',
+        );
+        expect(fallback?.verdict).toBe('failed');
+        // The PR run puts a pair that failed before first, and says why.
+        const first = pr!.find((j) => j.seq === 0)!;
+        expect(failedBefore.has(`${first.testId}@${first.pool}`)).toBe(true);
+        expect(first.reasons.join(' ')).toMatch(/failed/);
+      } finally {
+        store.close();
+      }
+      expect(lines.join('\n')).toMatch(/2\/2 PR run/);
+      const docker = new Docker({ socketPath: DOCKER_SOCKET });
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: ['devlab.agent=agent-a', 'devlab.agent=agent-b'] },
+      });
+      expect(left).toHaveLength(0);
+      expect((await fetch('http://127.0.0.1:4723/status').catch(() => null))?.ok ?? false).toBe(false);
+    },
+  );
 });

@@ -123,7 +123,7 @@ describe('scheduling on the real Redis queues with container devices', async () 
       const jobs = lab.store.jobs.listByRun(run.id);
       expect(jobs.map((j) => j.verdict)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
       // The running attempt is stopped and its device released well before the 30 s test would end.
-      const leases = new LeaseManager(lab.redis);
+      const leases = new LeaseManager(lab.redis, { prefix: lab.keys.keyPrefix });
       const deadline = Date.now() + 15_000;
       while ((await leases.holder('cancel-box')) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));

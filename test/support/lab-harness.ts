@@ -12,9 +12,12 @@ import { buildApi } from '../../harness/api/app.ts';
 import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
 import type { DurationEstimator, Ranker } from '../../harness/planner/ranker.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
+import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
 import { ControlPlane } from '../../harness/server/control-plane.ts';
 import { Store } from '../../harness/store/store.ts';
 import { REDIS_URL } from './services.ts';
+
+let labCount = 0;
 
 /** Ranks by a fixed table (pure test input), so the order a test expects is known. */
 export function tableRanker(scores: Record<string, number>): Ranker {
@@ -34,6 +37,7 @@ export interface LabHarness {
   apiUrl: string;
   agents: Agent[];
   redis: Redis;
+  keys: LabKeys;
   startAgents(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,6 +61,8 @@ export async function startLabHarness(options: {
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-lab-'));
   const store = Store.open(path.join(home, 'devlab.db'));
   const redis = redisConnection(REDIS_URL);
+  // Its own Redis prefix: labs of concurrent test runs never consume each other's reports.
+  const keys = labKeys(`devlab-test-${process.pid}-${++labCount}`);
   const metas: TestMeta[] = options.tests.map(({ body: _body, ...meta }) => meta);
   const controlPlane = new ControlPlane({
     store,
@@ -67,6 +73,7 @@ export async function startLabHarness(options: {
     ranker: options.ranker ?? tableRanker({}),
     durations: fixedDurations,
     ...(options.partnerCaps ? { partnerCaps: options.partnerCaps } : {}),
+    keys,
   });
   await controlPlane.start();
   const artifacts = new ArtifactStore(home, store.artifacts);
@@ -83,6 +90,7 @@ export async function startLabHarness(options: {
         artifacts: new HttpArtifactSink(apiUrl, 'agent-secret'),
         appUrl: options.appUrl,
         connection: redis,
+        keys,
         leaseTtlMs: 5000,
         ...(options.maxSessions ? { maxSessions: options.maxSessions } : {}),
         lockDurationMs: 10_000,
@@ -104,6 +112,7 @@ export async function startLabHarness(options: {
     apiUrl,
     agents,
     redis,
+    keys,
     async close() {
       if (started) for (const agent of agents) await agent.stop();
       await controlPlane.stop();

@@ -72,7 +72,7 @@ export function registerRunCommands(program: Command): void {
     .option('-q, --query <query>', 'test query, e.g. "tag:smoke and not tag:slow"', '')
     .option('-s, --select <selector>', 'device selector, e.g. "platform:tizen and firmware>=6.5"', '')
     .option('--priority <class>', `priority class: ${PRIORITY_CLASSES.join(' | ')}`, 'release')
-    .option('--partner <id>', 'partner the run belongs to', 'default')
+    .option('--partner <id>', "partner the run belongs to (default: the token's partner, else 'default')")
     .option('--build <version>', 'build or app version under test', 'unknown')
     .option('--budget <seconds>', 'device-time budget: run the riskiest tests per second first', Number)
     .option('--retries <n>', 'retries after a test failure (overrides each test)', Number)
@@ -100,7 +100,7 @@ Examples:
           query: opts.query ?? '',
           select: opts.select ?? '',
           priority: opts.priority,
-          partner: opts.partner,
+          ...(opts.partner ? { partner: opts.partner } : {}),
           build: opts.build,
           options: {
             ordering: opts.ordering,

@@ -19,22 +19,36 @@ export function registerServerCommand(program: Command): void {
     .option('--suites <dir>', 'suite folder (repeatable; default suites/)', collect)
     .option('--inventory <file>', 'device inventory (default devices/inventory.yaml)')
     .option('--agent-token <token>', 'token agents present when uploading artifacts (or DEVLAB_AGENT_TOKEN)')
+    .option(
+      '--auth',
+      'require a partner bearer token on /api (see `devlab tokens create`); or DEVLAB_API_AUTH=true',
+    )
     .addHelpText('after', '\nExample:\n  $ devlab server --port 7420 --inventory devices/inventory.yaml')
-    .action(async (opts: { port?: number; suites?: string[]; inventory?: string; agentToken?: string }) => {
-      const config = loadConfig();
-      const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
-      const service = await startControlPlaneService(config, {
-        ...(opts.port ? { port: opts.port } : {}),
-        ...(opts.suites ? { suites: opts.suites } : {}),
-        ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
-        ...(agentToken ? { agentToken } : {}),
-      });
-      const problems = service.catalog.catalog.problems;
-      for (const p of problems) process.stderr.write(`warning: ${p.file}: ${p.message}\n`);
-      process.stdout.write(
-        `devlab server listening on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices, store ${config.home})\n`,
-      );
-      await untilSignal();
-      await service.close();
-    });
+    .action(
+      async (opts: {
+        port?: number;
+        suites?: string[];
+        inventory?: string;
+        agentToken?: string;
+        auth?: boolean;
+      }) => {
+        const config = loadConfig();
+        const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
+        const service = await startControlPlaneService(config, {
+          ...(opts.port ? { port: opts.port } : {}),
+          ...(opts.suites ? { suites: opts.suites } : {}),
+          ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
+          ...(agentToken ? { agentToken } : {}),
+          ...(opts.auth ? { auth: true } : {}),
+          log: (line) => process.stderr.write(`[server] ${line}\n`),
+        });
+        const problems = service.catalog.catalog.problems;
+        for (const p of problems) process.stderr.write(`warning: ${p.file}: ${p.message}\n`);
+        process.stdout.write(
+          `devlab server listening on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices, store ${config.home})\n`,
+        );
+        await untilSignal();
+        await service.close();
+      },
+    );
 }
