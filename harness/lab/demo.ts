@@ -17,6 +17,8 @@ export interface DemoOptions {
   select: string;
   agents: string[];
   log: (line: string) => void;
+  /** A run still open after this long is cancelled and the demo fails with the agents' last words. */
+  runTimeoutMs?: number;
 }
 
 export const DEMO_DEFAULTS = {
@@ -39,9 +41,15 @@ async function follow(
   service: ControlPlaneService,
   runId: string,
   log: (line: string) => void,
-): Promise<RunStatus> {
+  timeoutMs: number,
+): Promise<RunStatus | 'timed-out'> {
   let last = '';
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (Date.now() > deadline) {
+      await service.controlPlane.cancel(runId);
+      return 'timed-out';
+    }
     const run = service.store.runs.get(runId)!;
     const counts = service.store.jobs.verdictCounts(runId);
     const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
@@ -105,7 +113,14 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
           `  ${job.seq + 1}. ${job.testId} on ${plan.pools[job.pool]?.join('/')} — risk ${job.score.toFixed(2)}${job.reasons[0] ? ` (${job.reasons[0]})` : ''}`,
         );
       }
-      const status = await follow(service!, run.id, log);
+      const status = await follow(service!, run.id, log, options.runTimeoutMs ?? 300_000);
+      if (status === 'timed-out') {
+        for (const agent of agents)
+          log(`agent ${agent.host} said:\n${agent.output.split('\n').slice(-20).join('\n')}`);
+        throw new Error(
+          `run ${run.id} did not finish within ${Math.round((options.runTimeoutMs ?? 300_000) / 1000)} s; cancelled`,
+        );
+      }
       runs.push({
         id: run.id,
         status,

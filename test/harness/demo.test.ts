@@ -24,6 +24,7 @@ describe('devlab demo (real services, Appium, two agent processes)', async () =>
         query: 'id in [app.playback.hevc-title-fallback, app.smoke.home-loads, stb.conformance.media]',
         select: 'id in [stick-1080p, tv-4k-hdr, stb-ref-r2-lite]',
         agents: ['agent-a', 'agent-b'],
+        runTimeoutMs: 90_000,
         log: (line) => {
           lines.push(line);
           if (process.env['DEMO_DEBUG']) console.log(line);
