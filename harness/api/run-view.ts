@@ -25,6 +25,7 @@ export function runView(store: Store, run: RunRow) {
     request: run.request,
     counts,
     total,
+    devices: store.jobs.deviceCounts(run.id),
     plan: run.plan,
   };
 }

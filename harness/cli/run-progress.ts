@@ -7,6 +7,20 @@ export interface RunStatusView {
   total: number;
   createdAt: number;
   startedAt: number | null;
+  /** Per device: jobs done, failed, total. */
+  devices?: Record<string, { done: number; failed: number; total: number }>;
+}
+
+/** Per-device progress, busiest first: `tv-4k 3/5 (1✖)`. */
+export function deviceLine(run: RunStatusView): string {
+  return Object.entries(run.devices ?? {})
+    .filter(([, c]) => c.total > 0)
+    .sort((a, b) => b[1].total - a[1].total)
+    .map(
+      ([id, c]) =>
+        `${id.replace(/^[a-z]+:/, '').replace(/#.*$/, '')} ${c.done}/${c.total}${c.failed ? ` (${c.failed}✖)` : ''}`,
+    )
+    .join(' · ');
 }
 
 const ORDER = ['passed', 'flaky', 'failed', 'timed-out', 'error', 'skipped', 'cancelled', 'pending'];

@@ -209,6 +209,18 @@ export class JobsRepo {
     return ids;
   }
 
+  /** Finished and open jobs per device (the pool's first device until a device took the job). */
+  deviceCounts(runId: string): Record<string, { done: number; failed: number; total: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT COALESCE(device_id, pool) AS d, count(*) AS total, sum(state = 'done') AS done,
+           sum(verdict IN ('failed', 'timed-out', 'error')) AS failed
+         FROM jobs WHERE run_id = ? GROUP BY d`,
+      )
+      .all(runId) as { d: string; total: number; done: number; failed: number }[];
+    return Object.fromEntries(rows.map((r) => [r.d, { done: r.done, failed: r.failed, total: r.total }]));
+  }
+
   verdictCounts(runId: string): Partial<Record<Verdict | 'pending', number>> {
     const rows = this.db
       .prepare(

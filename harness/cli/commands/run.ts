@@ -5,7 +5,7 @@ import { PRIORITY_CLASSES } from '../../protocol/run-request.ts';
 import { exitCodeFor } from '../../scheduler/run-status.ts';
 import type { RunStatus } from '../../store/runs-repo.ts';
 import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
-import { progressLine, type RunStatusView } from '../run-progress.ts';
+import { deviceLine, progressLine, type RunStatusView } from '../run-progress.ts';
 
 interface SubmitOptions {
   query?: string;
@@ -49,7 +49,8 @@ export async function waitForRun(
   let last = '';
   for (;;) {
     const run = await api.request<RunStatusView>('GET', `/api/runs/${runId}`);
-    const line = progressLine(run, Date.now());
+    const devices = deviceLine(run);
+    const line = `${progressLine(run, Date.now())}${out.isTTY && devices ? ` | ${devices}` : ''}`;
     // A terminal gets a live line (ETA included); a log gets a line only when the counts change.
     const key = out.isTTY ? line : line.replace(/ · ETA \d+ s$/, '');
     if (key !== last) {
@@ -58,6 +59,8 @@ export async function waitForRun(
     }
     if (run.done) {
       if (out.isTTY) out.write('\n');
+      const devices = deviceLine(run);
+      if (devices) out.write(`devices: ${devices}\n`);
       return run;
     }
     await new Promise((r) => setTimeout(r, 1000));
