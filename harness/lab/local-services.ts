@@ -13,7 +13,8 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<
   return false;
 }
 
-async function redisUp(url: string): Promise<boolean> {
+/** True when Redis at `url` answers PING; never throws. */
+export async function redisReachable(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => {});
   try {
@@ -26,7 +27,8 @@ async function redisUp(url: string): Promise<boolean> {
   }
 }
 
-async function dockerUp(socket: string): Promise<boolean> {
+/** True when the Docker engine on `socket` answers a ping; never throws. */
+export async function dockerReachable(socket: string): Promise<boolean> {
   try {
     await new Docker({ socketPath: socket, timeout: 2000 }).ping();
     return true;
@@ -45,7 +47,7 @@ export class LocalServices {
   ) {}
 
   async ensure(): Promise<void> {
-    if (!(await redisUp(this.config.redisUrl))) {
+    if (!(await redisReachable(this.config.redisUrl))) {
       const url = new URL(this.config.redisUrl);
       if (!['127.0.0.1', 'localhost'].includes(url.hostname))
         throw new Error(`Redis at ${this.config.redisUrl} is not reachable`);
@@ -60,13 +62,14 @@ export class LocalServices {
         },
       );
       this.started.push({ name: 'Redis', child });
-      if (!(await until(() => redisUp(this.config.redisUrl), 10_000))) throw new Error('Redis did not start');
+      if (!(await until(() => redisReachable(this.config.redisUrl), 10_000)))
+        throw new Error('Redis did not start');
     }
-    if (!(await dockerUp(this.config.dockerSocket))) {
+    if (!(await dockerReachable(this.config.dockerSocket))) {
       this.log('starting the Docker engine (dockerd --bridge=none --iptables=false)');
       const child = spawn('dockerd', ['--bridge=none', '--iptables=false'], { stdio: 'ignore' });
       this.started.push({ name: 'Docker engine', child });
-      if (!(await until(() => dockerUp(this.config.dockerSocket), 30_000)))
+      if (!(await until(() => dockerReachable(this.config.dockerSocket), 30_000)))
         throw new Error('the Docker engine did not start');
     }
   }

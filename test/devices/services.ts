@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { dockerReachable, redisReachable } from '../../harness/lab/local-services.ts';
 
 /** With CI=true a missing service fails the tests that need it; locally those tests are skipped. */
 export const CI = process.env['CI'] === 'true';
@@ -9,30 +9,8 @@ export const DOCKER_SOCKET = process.env['DEVLAB_DOCKER_SOCKET'] ?? '/var/run/do
 export const TEST_PREFIX = 'devlab-test-devices:';
 export const TEST_APPIUM_PORT = 4790;
 
-export async function redisUp(): Promise<boolean> {
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export async function dockerUp(): Promise<boolean> {
-  try {
-    await new Docker({ socketPath: DOCKER_SOCKET }).ping();
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const redisUp = (): Promise<boolean> => redisReachable(REDIS_URL);
+export const dockerUp = (): Promise<boolean> => dockerReachable(DOCKER_SOCKET);
 
 export function chromiumPresent(): boolean {
   try {

@@ -1,14 +1,7 @@
 import { type Browser, chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../devices/browser/browser-driver.ts';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM_ARGS };
 
 /** Debian's Chromium; playwright-core never downloads a browser here. */
 export function launchChromium(): Promise<Browser> {

@@ -1,46 +1,15 @@
-import Docker from 'dockerode';
-import { Redis } from 'ioredis';
+import { CHROMIUM_ARGS as BROWSER_ARGS } from '../../devices/browser/browser-driver.ts';
+import { dockerReachable, redisReachable } from '../../harness/lab/local-services.ts';
 
 export const REDIS_URL = process.env['DEVLAB_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 export const DOCKER_SOCKET = process.env['DEVLAB_DOCKER_SOCKET'] ?? '/var/run/docker.sock';
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMEDRIVER = '/usr/bin/chromedriver';
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+/** The flags devlab's browser driver launches Debian's Chromium with, plus headless for WebDriver. */
+export const CHROMIUM_ARGS = ['--headless=new', ...BROWSER_ARGS];
 
-export async function redisUp(): Promise<boolean> {
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export async function dockerUp(): Promise<boolean> {
-  try {
-    await new Docker({ socketPath: DOCKER_SOCKET, timeout: 3000 }).ping();
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const redisUp = (): Promise<boolean> => redisReachable(REDIS_URL);
+export const dockerUp = (): Promise<boolean> => dockerReachable(DOCKER_SOCKET);
 
 /**
  * Whether an integration test may run. Under CI a missing real service is a failure, never a skip:
