@@ -4,6 +4,7 @@ import { isQueryError } from '../../suites/query/errors.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { type AuthOptions, registerAuth } from '../auth/auth-hook.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
+import { type ReportProvider, registerReportRoutes } from './routes/report.ts';
 import { NotFoundError, RequestError } from '../errors.ts';
 import type { ControlPlane } from '../server/control-plane.ts';
 import { TokensRepo } from '../store/tokens-repo.ts';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   tokens?: TokensRepo;
   /** Inventory and live states for the device routes; without it they answer 503. */
   devices?: DevicesProvider;
+  /** The failure-prediction report at /api/report; without it the route answers 503. */
+  report?: ReportProvider;
   /** Serve the dashboard at `/` (default true). */
   dashboard?: boolean;
 }
@@ -71,6 +74,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerArtifactRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerOpenApiRoute(app);
+  registerReportRoutes(app, deps);
   if (deps.dashboard !== false) registerDashboard(app);
   app.get('/api/health', async () => ({ ok: true }));
   return app;

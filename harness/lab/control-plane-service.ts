@@ -17,6 +17,7 @@ import { analysisRanker } from './analysis-ranker.ts';
 import { LabCatalog } from './lab-catalog.ts';
 import { LabDevices } from './lab-devices.ts';
 import { ModelTrainer } from './model-trainer.ts';
+import { predictionReport } from './prediction-report.ts';
 
 export interface ControlPlaneServiceOptions {
   suites?: string[];
@@ -102,6 +103,7 @@ export async function startControlPlaneService(
     ...(options.agentToken ? { agentToken: options.agentToken } : {}),
     auth: { enabled: auth },
     devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
+    report: predictionReport(store, trainer),
   });
   const url = await api.listen({ host: config.api.host, port: options.port ?? config.api.port });
   return {

@@ -9,6 +9,7 @@ import type { RunStatus } from '../store/runs-repo.ts';
 import { ChildAgent } from './child-agent.ts';
 import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
 import { LocalServices } from './local-services.ts';
+import { predictionReport } from './prediction-report.ts';
 
 export interface DemoOptions {
   /** Tests of the demo runs (a small, telling part of the sample suites). */
@@ -154,13 +155,15 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
         `  ${job.verdict?.padEnd(9)} ${job.testId} on ${job.deviceId ?? job.pool}${job.message ? `: ${job.message.split('\n')[0]?.slice(0, 120)}` : ''}`,
       );
     }
-    const reportPath = path.join(home, 'report.json');
+    await service.trainer.idle();
+    const reportPath = path.join(home, 'failure-prediction.html');
+    writeFileSync(reportPath, await predictionReport(service.store, service.trainer).html());
     writeFileSync(
-      reportPath,
+      path.join(home, 'runs.json'),
       `${JSON.stringify({ runs, jobs: service.store.jobs.listByRun(prRun) }, null, 2)}\n`,
     );
     log(`\nruns: ${runs.map((r) => `${r.id} ${r.status}`).join(', ')}`);
-    log(`results: ${reportPath}`);
+    log(`failure-prediction report: ${reportPath}`);
     log(
       `dashboard/API: ${service.url} (while the demo runs; \`devlab server\` serves the same store: DEVLAB_HOME=${home})`,
     );

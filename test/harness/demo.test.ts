@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -53,6 +53,9 @@ describe('devlab demo (real services, Appium, two agent processes)', async () =>
         store.close();
       }
       expect(lines.join('\n')).toMatch(/2\/2 PR run/);
+      const report = readFileSync(result.reportPath!, 'utf8');
+      expect(report).toContain('<svg');
+      expect(report).toContain('app.playback.hevc-title-fallback');
       const docker = new Docker({ socketPath: DOCKER_SOCKET });
       const left = await docker.listContainers({
         all: true,

@@ -1,8 +1,11 @@
+import path from 'node:path';
 import { expect as assert } from 'expect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../devices/inventory/load.ts';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import { defineTest } from '../../suites/define-test.ts';
+import { ModelTrainer } from '../../harness/lab/model-trainer.ts';
+import { predictionReport } from '../../harness/lab/prediction-report.ts';
 import { type ButtonPage, serveButtonPage } from '../support/button-page.ts';
 import { type LabHarness, startLabHarness, tableRanker, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
@@ -179,4 +182,15 @@ describe('a run through the whole harness (real Redis, SQLite, HTTP API, Playwri
     expect(lab.store.attempts.listByJob(job.id)).toEqual(before);
     expect(lab.store.jobs.get(job.id)?.verdict).toBe('failed');
   });
+
+  it.skipIf(!up)(
+    'reports failure predictions from the run history (self-contained HTML with charts)',
+    async () => {
+      const trainer = new ModelTrainer(lab.store, path.join(lab.home, 'models'));
+      const html = await predictionReport(lab.store, trainer).html();
+      expect(html).toContain('<svg');
+      expect(html).toContain('e2e.broken');
+      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+    },
+  );
 });
