@@ -1,7 +1,7 @@
 import { type Cycle, groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
 import { decayedFailureScore } from '../features/heuristic.ts';
-import { HistoryState, type PairQuery } from '../features/state.ts';
+import { cycleContext, cycleQueries, HistoryState } from '../features/state.ts';
 import { FEATURE_COUNT, featureMatrix } from '../features/vector.ts';
 import { FailureModel, idColumns } from '../model/failure-model.ts';
 import { hashUnit, seededRandom } from '../model/hash.ts';
@@ -123,17 +123,8 @@ export async function evaluateOnline(
     for (const cycle of cycles) {
       const n = cycle.pairs.length;
       rows += n;
-      const queries: PairQuery[] = cycle.pairs.map((p) => {
-        const q: PairQuery = { test: p.test, device: p.device };
-        if (p.deviceModel) q.deviceModel = p.deviceModel;
-        if (p.firmware) q.firmware = p.firmware;
-        if (p.component) q.component = p.component;
-        return q;
-      });
-      const ctx =
-        cycle.timeMs !== undefined
-          ? { timeMs: cycle.timeMs, changed: cycle.changed }
-          : { changed: cycle.changed };
+      const queries = cycleQueries(cycle);
+      const ctx = cycleContext(cycle);
       const dense = featureMatrix(state, queries, ctx);
       const ids = idColumns(queries, model.config);
       const tie = queries.map((q) => hashUnit(`${cycle.id}\u0000${q.test}\u0000${q.device}`, o.seed));

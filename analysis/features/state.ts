@@ -114,3 +114,21 @@ export class HistoryState {
     if (cycle.timeMs !== undefined) this.lastTimeMs = cycle.timeMs;
   }
 }
+
+/** What the ranker may know of a cycle's pairs before they run: ids and attributes, no verdicts. */
+export function cycleQueries(cycle: Cycle): PairQuery[] {
+  return cycle.pairs.map((p) => {
+    const q: PairQuery = { test: p.test, device: p.device };
+    if (p.deviceModel) q.deviceModel = p.deviceModel;
+    if (p.firmware) q.firmware = p.firmware;
+    if (p.component) q.component = p.component;
+    return q;
+  });
+}
+
+/** The cycle's time and changed components, as the features read them. */
+export function cycleContext(cycle: Cycle): CycleContext {
+  return cycle.timeMs !== undefined
+    ? { timeMs: cycle.timeMs, changed: cycle.changed }
+    : { changed: cycle.changed };
+}

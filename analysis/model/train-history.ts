@@ -1,6 +1,6 @@
 import { groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
-import { HistoryState, type PairQuery } from '../features/state.ts';
+import { cycleContext, cycleQueries, HistoryState } from '../features/state.ts';
 import { featureMatrix } from '../features/vector.ts';
 import { FailureModel, idColumns, type TrainOptions, type TrainReport } from './failure-model.ts';
 import type { NetworkConfig } from './network.ts';
@@ -25,17 +25,8 @@ export async function trainOnHistory(
   const state = new HistoryState();
   const set = new TrainingSet();
   for (const cycle of groupCycles(rows)) {
-    const queries: PairQuery[] = cycle.pairs.map((p) => {
-      const q: PairQuery = { test: p.test, device: p.device };
-      if (p.deviceModel) q.deviceModel = p.deviceModel;
-      if (p.firmware) q.firmware = p.firmware;
-      if (p.component) q.component = p.component;
-      return q;
-    });
-    const ctx =
-      cycle.timeMs !== undefined
-        ? { timeMs: cycle.timeMs, changed: cycle.changed }
-        : { changed: cycle.changed };
+    const queries = cycleQueries(cycle);
+    const ctx = cycleContext(cycle);
     const dense = featureMatrix(state, queries, ctx);
     const labels = Uint8Array.from(cycle.pairs, (p) => (p.failed ? 1 : 0));
     set.append({ n: queries.length, dense, ...idColumns(queries, model.config), labels });
