@@ -155,7 +155,7 @@ function showJob(job, panel) {
     );
   });
   panel.replaceChildren(
-    h('h3', {}, `${job.testId} on ${job.pool}`),
+    h('h3', {}, `${job.testId} on ${job.deviceId ?? job.pool}`),
     h(
       'p',
       {},
@@ -178,6 +178,9 @@ async function showRun(id, openJob) {
     const { run, jobs } = await api(`/api/runs/${encodeURIComponent(id)}/results`);
     const tests = [...new Set(jobs.map((j) => j.testId))];
     const pools = [...new Set(jobs.map((j) => j.pool))];
+    // A pool is named by the device that ran its jobs; else by model@firmware without the driver and hash.
+    const poolLabel = (pool) =>
+      jobs.find((j) => j.pool === pool && j.deviceId)?.deviceId ?? pool.replace(/^[a-z]+:/, '').replace(/#.*$/, '');
     const byCell = new Map(jobs.map((j) => [`${j.testId}\u0000${j.pool}`, j]));
     const panel = h('section', { class: 'detail', 'aria-label': 'Attempts', tabindex: '-1', hidden: true });
     const cell = (test, pool) => {
@@ -222,7 +225,7 @@ async function showRun(id, openJob) {
                 'tr',
                 {},
                 h('th', { scope: 'col' }, 'Test'),
-                pools.map((p) => h('th', { scope: 'col' }, p)),
+                pools.map((p) => h('th', { scope: 'col', title: p }, poolLabel(p))),
               ),
             ),
             h(
