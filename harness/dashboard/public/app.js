@@ -180,7 +180,8 @@ async function showRun(id, openJob) {
     const pools = [...new Set(jobs.map((j) => j.pool))];
     // A pool is named by the device that ran its jobs; else by model@firmware without the driver and hash.
     const poolLabel = (pool) =>
-      jobs.find((j) => j.pool === pool && j.deviceId)?.deviceId ?? pool.replace(/^[a-z]+:/, '').replace(/#.*$/, '');
+      jobs.find((j) => j.pool === pool && j.deviceId)?.deviceId ??
+      pool.replace(/^[a-z]+:/, '').replace(/#.*$/, '');
     const byCell = new Map(jobs.map((j) => [`${j.testId}\u0000${j.pool}`, j]));
     const panel = h('section', { class: 'detail', 'aria-label': 'Attempts', tabindex: '-1', hidden: true });
     const cell = (test, pool) => {
