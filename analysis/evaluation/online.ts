@@ -56,15 +56,8 @@ export interface CycleResult {
   metrics: Partial<Record<Strategy, CycleMetrics>>;
 }
 
-export interface StrategySummary {
-  apfd: number;
-  napfd: number;
-  napfdTime: number;
-  apfdc: number;
-  firstPosition: number;
-  firstRelativePosition: number;
-  firstTimeFraction: number;
-}
+/** A strategy's metrics averaged over the failing cycles: the same fields as one cycle's. */
+export type StrategySummary = CycleMetrics;
 
 export interface EvaluationResult {
   cycles: number;

@@ -1,6 +1,6 @@
+import { freePort } from '../../devices/appium/free-port.ts';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
@@ -11,18 +11,6 @@ import type { Check } from './check.ts';
 
 const run = promisify(execFile);
 const SETUP = 'bash harness/setup/setup.sh';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function majorVersion(binary: string): Promise<string> {
   const { stdout } = await run(binary, ['--version'], { timeout: 15_000 });

@@ -1,19 +1,10 @@
-import { createServer } from 'node:net';
+import { freePort } from '../../devices/appium/free-port.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remote } from 'webdriverio';
 import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { type ButtonPage, serveButtonPage } from '../support/button-page.ts';
 import { CHROMEDRIVER, CHROMIUM, CHROMIUM_ARGS } from '../support/services.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 describe('WebdriverIO through a real Appium 3 server to headless Chromium', () => {
   let appium: AppiumServer;

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../../devices/appium/free-port.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remote } from 'webdriverio';
 import { AppiumServer } from '../../devices/appium/appium-server.ts';
@@ -9,15 +9,6 @@ import subtitles from '../../suites/samples/subtitles.test-def.ts';
 import type { TestContext, TestDefinition } from '../../suites/test-api.ts';
 import { CHROMIUM_ARGS } from './chromium.ts';
 import { BUDGET, deviceRecordFor, HEALTHY, type LabProfile, userAgentFor } from './lab-profiles.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 const sample = (id: string): TestDefinition => [...navigation, ...subtitles].find((t) => t.id === id)!;
 
