@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { UNLEASABLE_STATES } from '../state/transitions.ts';
-import { ACQUIRE, RELEASE, RENEW } from './scripts.ts';
+import { ACQUIRE, KEEP, RELEASE, RENEW } from './scripts.ts';
 
 export interface Lease {
   deviceId: string;
@@ -25,6 +25,14 @@ type LeaseRedis = Redis & {
   ): Promise<[number, string]>;
   devlabLeaseRenew(lease: string, seq: string, state: string, token: string, ttl: string): Promise<number>;
   devlabLeaseRelease(lease: string, seq: string, state: string, token: string): Promise<number>;
+  devlabLeaseKeep(
+    lease: string,
+    seq: string,
+    state: string,
+    token: string,
+    ttl: string,
+    unleasable: string,
+  ): Promise<number>;
 };
 
 export interface LeaseManagerOptions {
@@ -44,6 +52,7 @@ export class LeaseManager {
       redis.defineCommand('devlabLeaseRenew', { numberOfKeys: 3, lua: RENEW });
       redis.defineCommand('devlabLeaseRelease', { numberOfKeys: 3, lua: RELEASE });
     }
+    if (!('devlabLeaseKeep' in redis)) redis.defineCommand('devlabLeaseKeep', { numberOfKeys: 3, lua: KEEP });
     this.redis = redis as LeaseRedis;
   }
 
@@ -80,6 +89,20 @@ export class LeaseManager {
 
   async release(lease: Lease): Promise<boolean> {
     return (await this.redis.devlabLeaseRelease(...this.keys(lease.deviceId), String(lease.token))) === 1;
+  }
+
+  /**
+   * Between two tests: keeps (and extends) the lease when the device may take more work; releases it
+   * when its state says stop (blocked, draining, quarantined, offline). True when the lease is still held.
+   */
+  async keep(lease: Lease, ttlMs: number = lease.ttlMs): Promise<boolean> {
+    const res = await this.redis.devlabLeaseKeep(
+      ...this.keys(lease.deviceId),
+      String(lease.token),
+      String(Math.ceil(ttlMs)),
+      UNLEASABLE_STATES.join(','),
+    );
+    return res === 1;
   }
 
   /** Current holder, if any. */

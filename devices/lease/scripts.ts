@@ -35,3 +35,21 @@ if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
 end
 return 0
 `;
+
+/**
+ * ARGV: token, ttlMs, unleasable states. Between two tests of one holder: 1 when the caller still holds
+ * the lease and the device may take more work (extended); 0 when the device's state says stop (blocked,
+ * draining, quarantined...), so the lease was released; -1 when the caller no longer held it.
+ */
+export const KEEP = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then
+  return -1
+end
+local state = redis.call('HGET', KEYS[3], 'state')
+if state and string.find(',' .. ARGV[3] .. ',', ',' .. state .. ',', 1, true) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;

@@ -29,6 +29,8 @@ export interface AgentOptions {
   /** Sessions running a test at once on this host; default: its CPU cores. */
   maxSessions?: number;
   leaseTtlMs?: number;
+  /** How long an idle device keeps its lease between tests (default 500 ms). */
+  leaseIdleMs?: number;
   lockDurationMs?: number;
   onInfraError?(device: DeviceRecord, message: string): void;
 }
@@ -86,6 +88,7 @@ export class Agent {
           track: (runId, controller) => this.track(runId, controller),
           ...(this.options.onInfraError ? { onInfraError: this.options.onInfraError } : {}),
           leaseTtlMs: this.options.leaseTtlMs ?? 15_000,
+          leaseIdleMs: this.options.leaseIdleMs ?? 500,
           lockDurationMs: this.options.lockDurationMs ?? 30_000,
         });
         await worker.start();

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import type { Artifact, DeviceRecord } from '../../devices/device.ts';
 import type { DriverRegistry, RunResult, Session } from '../../devices/driver.ts';
 import { type ErrorInfo, errorInfo } from '../../devices/errors.ts';
-import { LeaseHeartbeat } from '../../devices/lease/heartbeat.ts';
 import type { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { parseJUnitXml } from '../../suites/manifest/junit.ts';
@@ -12,6 +11,7 @@ import type { AttemptStatus } from '../protocol/verdict.ts';
 import { type LabKeys, poolQueueName } from '../queue/names.ts';
 import type { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
+import { DeviceLease } from './device-lease.ts';
 import type { LocalSlots } from './local-slots.ts';
 import { createTestContext } from './test-context.ts';
 
@@ -37,6 +37,8 @@ export interface DeviceWorkerDeps {
   slots: LocalSlots;
   keys: LabKeys;
   leaseTtlMs: number;
+  /** How long an idle device keeps its lease, so that its next queued test does not lease it again. */
+  leaseIdleMs: number;
   lockDurationMs: number;
 }
 
@@ -67,6 +69,7 @@ const delay = (job: Job, token: string | undefined, ms: number) => job.moveToDel
 export class DeviceWorker {
   private worker: Worker | null = null;
   private session: Session | null = null;
+  private lease: DeviceLease | null = null;
 
   constructor(private readonly deps: DeviceWorkerDeps) {}
 
@@ -88,6 +91,7 @@ export class DeviceWorker {
   async stop(): Promise<void> {
     await this.worker?.close();
     this.worker = null;
+    await this.lease?.release();
     await this.dropSession();
   }
 
@@ -151,38 +155,54 @@ export class DeviceWorker {
       held.push(key);
     }
     try {
-      const lease = await this.deps.leases.acquire(device.id, holder, this.deps.leaseTtlMs);
-      if (!lease.ok) {
+      this.lease ??= new DeviceLease(
+        this.deps.leases,
+        device.id,
+        `${agentId}/${device.id}`,
+        this.deps.leaseTtlMs,
+        this.deps.leaseIdleMs,
+      );
+      const lease = await this.lease.take();
+      if (!lease) {
         await delay(job, token, 1000);
         throw new DelayedError();
       }
-      const heartbeat = new LeaseHeartbeat(this.deps.leases, lease.lease).start();
       let releaseSlot: (() => void) | null = null;
+      let outcome: { reported: Promise<void>; status: AttemptStatus } | null = null;
       try {
-        releaseSlot = await this.deps.slots.acquire(heartbeat.signal);
-        await this.runAttempt(payload, heartbeat.signal);
+        releaseSlot = await this.deps.slots.acquire(lease.signal);
+        outcome = await this.runAttempt(payload, lease.signal);
       } finally {
         releaseSlot?.();
-        heartbeat.stop();
-        await this.deps.leases.release(lease.lease).catch(() => false);
+        // The report and keeping (or releasing) the lease are independent round trips: both at once.
+        // After an infrastructure error the device goes back, so its health is looked at before reuse.
+        const keep = outcome !== null && outcome.status !== 'error';
+        await Promise.all([lease.end(keep), outcome?.reported]);
       }
     } finally {
       for (const key of held) await semaphore.release(key, holder).catch(() => {});
     }
   }
 
-  private async runAttempt(payload: JobPayload, leaseLost: AbortSignal): Promise<void> {
+  /** Runs the attempt; resolves once the test is over, with the delivery of its report still in flight. */
+  private async runAttempt(
+    payload: JobPayload,
+    leaseLost: AbortSignal,
+  ): Promise<{ reported: Promise<void>; status: AttemptStatus }> {
     const { device, agentId } = this.deps;
     const startedAt = Date.now();
-    await this.deps.report({
-      type: 'started',
-      runId: payload.runId,
-      jobId: payload.jobId,
-      attempt: payload.attempt,
-      deviceId: device.id,
-      agent: agentId,
-      at: startedAt,
-    });
+    // Progress only: the test does not wait for it, and a lost start message changes no result.
+    void this.deps
+      .report({
+        type: 'started',
+        runId: payload.runId,
+        jobId: payload.jobId,
+        attempt: payload.attempt,
+        deviceId: device.id,
+        agent: agentId,
+        at: startedAt,
+      })
+      .catch(() => {});
     const cancel = new AbortController();
     const untrack = this.deps.track(payload.runId, cancel);
     const signal = AbortSignal.any([cancel.signal, leaseLost]);
@@ -244,7 +264,7 @@ export class DeviceWorker {
       }
     }
     const error = result.error;
-    await this.deps.report({
+    const reported = this.deps.report({
       runId: payload.runId,
       jobId: payload.jobId,
       attempt: payload.attempt,
@@ -272,6 +292,7 @@ export class DeviceWorker {
       artifacts: refs,
       cases: junitCases(all),
     });
+    return { reported, status };
   }
 
   /** A session that errored or hung is not trusted again; otherwise it is reset for the next test. */

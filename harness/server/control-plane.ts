@@ -25,6 +25,7 @@ import type { JobRow } from '../store/jobs-repo.ts';
 import type { RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { EventBus } from './event-bus.ts';
+import { WriteBatch } from './write-batch.ts';
 
 export interface ControlPlaneDeps {
   store: Store;
@@ -73,12 +74,17 @@ export class ControlPlane {
   private readonly keys: LabKeys;
   private worker: Worker | null = null;
   private subscriber: Redis | null = null;
+  private readonly writes: WriteBatch;
 
   constructor(private readonly deps: ControlPlaneDeps) {
     this.now = deps.now ?? Date.now;
     this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
     this.queues = new PoolQueues(deps.redis, this.keys);
+    this.writes = new WriteBatch(
+      (group) => this.events.batch(() => deps.store.transaction(group)),
+      (write) => this.events.batch(() => deps.store.transaction(write)),
+    );
   }
 
   get store(): Store {
@@ -226,6 +232,14 @@ export class ControlPlane {
   }
 
   private onStarted(msg: AttemptStarted): void {
+    this.writes
+      .submit(() => this.recordStarted(msg))
+      .catch(() => {
+        // progress only: the report that follows records the attempt
+      });
+  }
+
+  private recordStarted(msg: AttemptStarted): void {
     const job = this.store.jobs.get(msg.jobId);
     if (!job || job.state === 'done') return;
     this.store.jobs.markRunning(job.id, msg.deviceId);
@@ -239,39 +253,33 @@ export class ControlPlane {
     });
   }
 
-  /** Idempotent: the same report delivered twice leads to one attempt row and one decision. */
+  /**
+   * Idempotent: the same report delivered twice leads to one attempt row and one decision. Everything it
+   * writes is one SQLite transaction (one commit per report); a retry is enqueued after the commit.
+   */
   async onReport(report: AttemptReport): Promise<void> {
+    const retry = await this.writes.submit(() => this.recordReport(report));
+    if (retry) await this.queues.enqueue(retry.payload, retry.priority);
+  }
+
+  private recordReport(report: AttemptReport): { payload: JobPayload; priority: number } | null {
     const job = this.store.jobs.get(report.jobId);
     const run = this.store.runs.get(report.runId);
-    if (!job || !run || job.state === 'done') return;
+    if (!job || !run || job.state === 'done') return null;
     const signature =
       report.error && report.status !== 'passed'
         ? failureSignature(report.error.message, report.error.stack)
         : null;
-    const inserted = this.store.transaction(() => {
-      const fresh = this.store.attempts.insert(report, signature?.hash ?? null);
-      if (fresh) this.store.jobs.countAttempt(job.id, report.status === 'error');
-      return fresh;
-    });
+    const inserted = this.store.attempts.insert(report, signature?.hash ?? null);
+    if (inserted) this.store.jobs.countAttempt(job.id, report.status === 'error');
     const attempts = this.store.attempts.listByJob(job.id);
     const latest = Math.max(...attempts.map((a) => a.attempt));
-    if (report.attempt < latest) return;
+    if (report.attempt < latest) return null;
     const step = nextStep(attempts, {
       testRetries: job.maxRetries,
       infraRetries: run.request.options.infraRetries,
     });
     if (step.kind === 'retry') {
-      const payload = this.payload(
-        run.id,
-        run.request,
-        job.id,
-        job.testId,
-        job.pool,
-        step.attempt,
-        job.timeoutMs,
-        step.avoidDevices,
-      );
-      await this.queues.enqueue(payload, queuePriority(run.request.priority, job.seq));
       if (inserted) {
         this.events.publish(run.id, 'job.retry', {
           jobId: job.id,
@@ -281,9 +289,22 @@ export class ControlPlane {
           message: report.error?.message ?? null,
         });
       }
-      return;
+      return {
+        payload: this.payload(
+          run.id,
+          run.request,
+          job.id,
+          job.testId,
+          job.pool,
+          step.attempt,
+          job.timeoutMs,
+          step.avoidDevices,
+        ),
+        priority: queuePriority(run.request.priority, job.seq),
+      };
     }
     this.finishJob(job, step.verdict, report, signature?.hash ?? null);
+    return null;
   }
 
   private finishJob(
@@ -315,7 +336,7 @@ export class ControlPlane {
   }
 
   private maybeFinishRun(runId: string): void {
-    if (this.store.jobs.openCount(runId) > 0) return;
+    if (this.store.jobs.hasOpen(runId)) return;
     const verdicts = this.store.jobs.listByRun(runId).map((j) => j.verdict!);
     const status = finalRunStatus(verdicts, false);
     if (this.store.runs.finish(runId, status, this.now())) {

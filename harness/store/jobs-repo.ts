@@ -155,13 +155,12 @@ export class JobsRepo {
     ).map(toRow);
   }
 
-  /** How many jobs of the run have no verdict yet (cheap: checked after every result). */
-  openCount(runId: string): number {
+  /** Whether some job of the run has no verdict yet (checked after every result: one index probe). */
+  hasOpen(runId: string): boolean {
     return (
-      this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE run_id = ? AND state != 'done'`).get(runId) as {
-        n: number;
-      }
-    ).n;
+      this.db.prepare(`SELECT 1 FROM jobs WHERE run_id = ? AND state != 'done' LIMIT 1`).get(runId) !==
+      undefined
+    );
   }
 
   markRunning(id: string, deviceId: string | null): void {

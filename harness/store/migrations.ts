@@ -104,4 +104,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX api_tokens_partner ON api_tokens(partner);
   `,
+  // Open jobs of a run are counted after every result: a partial index keeps that independent of run size.
+  `
+  CREATE INDEX jobs_open ON jobs(run_id) WHERE state != 'done';
+  `,
 ];

@@ -1,18 +1,22 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { z } from 'zod';
 import type { DeviceRecord } from '../../devices/device.ts';
-import { type DeviceDriver, DriverRegistry, type Session } from '../../devices/driver.ts';
+import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { analysisRanker } from '../../harness/lab/analysis-ranker.ts';
 import { planRun } from '../../harness/planner/planner.ts';
 import { runRequestSchema } from '../../harness/protocol/run-request.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import type { FinishedJob } from '../../harness/store/history-repo.ts';
-import { defineTest } from '../../suites/define-test.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { startLabHarness, waitForRun } from '../support/lab-harness.ts';
 import { REDIS_URL } from '../support/services.ts';
 import { makespanBenchmark, rng } from './makespan.ts';
+import { instantRegistry, noopInventory, noopTests } from './noop-lab.ts';
+import type { NoopProcessSpec } from './noop-processes.ts';
+
+const NOOP_PROCESS = path.join(PROJECT_ROOT, 'test/bench/noop-processes.ts');
 
 export interface BenchResult {
   name: string;
@@ -110,96 +114,116 @@ function makespan(): BenchResult[] {
   ];
 }
 
-/** A device whose sessions run a body at once: measures the harness, not a device. */
-class InstantDriver implements DeviceDriver {
-  readonly kind = 'browser' as const;
-  readonly settingsSchema = z.unknown();
-  async openSession(device: DeviceRecord): Promise<Session> {
-    return {
-      device,
-      run: async (body) => {
-        const t = performance.now();
-        await body({});
-        return { status: 'passed', artifacts: [], durationMs: performance.now() - t };
-      },
-      captureArtifacts: async () => [],
-      reset: async () => {},
-      close: async () => {},
-    };
-  }
+/** The other process of a measurement (see noop-processes.ts); resolves once it is ready. */
+async function spawnNoop(spec: NoopProcessSpec): Promise<() => Promise<void>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', NOOP_PROCESS, JSON.stringify(spec)], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bench process exited with ${code}`)));
+  });
+  return async () => {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  };
 }
 
-/** No-op jobs through the whole harness (plan, queue, lease, run, report, store) vs raw BullMQ on the same Redis. */
-async function throughput(jobs = 1000, devices = 8): Promise<BenchResult[]> {
+/** Raw BullMQ: add `jobs` no-op jobs in bulk, a worker (here or in its own process) completes them. */
+async function rawBullmq(jobs: number, concurrency: number, separate: boolean): Promise<number> {
   const connection = redisConnection(REDIS_URL);
-  const name = `bench-raw-${process.pid}`;
+  const name = `bench-raw-${process.pid}-${separate ? 'p' : 'i'}`;
   const queue = new Queue(name, { connection });
   const events = new QueueEvents(name, { connection });
+  await events.waitUntilReady();
+  let stop: () => Promise<void>;
+  if (separate) {
+    stop = await spawnNoop({ kind: 'raw', redisUrl: REDIS_URL, queue: name, concurrency });
+  } else {
+    const worker = new Worker(name, async () => {}, { connection, concurrency });
+    await worker.waitUntilReady();
+    stop = () => worker.close();
+  }
   let done = 0;
   let finish: () => void = () => {};
   const all = new Promise<void>((r) => (finish = r));
-  const worker = new Worker(
-    name,
-    async () => {
-      if (++done === jobs) finish();
-    },
-    { connection, concurrency: devices },
-  );
-  await worker.waitUntilReady();
+  events.on('completed', () => {
+    if (++done === jobs) finish();
+  });
   const t0 = performance.now();
   await queue.addBulk(Array.from({ length: jobs }, (_, i) => ({ name: 'noop', data: { i } })));
   await all;
-  const rawPerS = jobs / ((performance.now() - t0) / 1000);
-  await worker.close();
+  const perS = jobs / ((performance.now() - t0) / 1000);
+  await stop();
   await events.close();
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
+  return perS;
+}
 
-  const inventory: DeviceRecord[] = Array.from({ length: devices }, (_, i) => ({
-    id: `bench-noop-${i}`,
-    name: `noop ${i}`,
-    driver: 'browser',
-    model: `bench-noop-${i}`,
-    platform: 'bench',
-    os: 'bench',
-    firmware: '1',
-    capabilities: { codecs: [], hdr: [], drm: {}, resolution: '1080p', memoryMb: 1024, input: ['pointer'] },
-    host: 'bench-agent',
-    tags: [],
-    settings: {},
-  }));
+/** The whole harness (plan, queue, lease, run, report, store): agent in this process or its own. */
+async function harnessNoop(jobs: number, devices: number, separate: boolean): Promise<number> {
   const perDevice = Math.ceil(jobs / devices);
-  const tests = Array.from({ length: perDevice }, (_, i) =>
-    defineTest(
-      { id: `bench.noop-${i}`, title: 'noop', component: 'bench', owner: 'bench', tags: ['noop'] },
-      async () => {},
-    ),
-  );
+  const host = 'bench-agent';
   const lab = await startLabHarness({
-    inventory,
-    tests,
-    registry: new DriverRegistry().register(new InstantDriver()),
-    agentIds: ['bench-agent'],
+    inventory: noopInventory(devices, host),
+    tests: noopTests(perDevice),
+    registry: instantRegistry(),
+    agentIds: separate ? [] : [host],
     appUrl: 'http://127.0.0.1:9/',
     deferAgents: true,
     maxSessions: devices,
   });
-  const t1 = performance.now();
+  const stop = separate
+    ? await spawnNoop({
+        kind: 'agent',
+        redisUrl: REDIS_URL,
+        prefix: lab.keys.queuePrefix,
+        apiUrl: lab.apiUrl,
+        devices,
+        tests: perDevice,
+        host,
+      })
+    : null;
+  const t0 = performance.now();
   const { run } = await lab.controlPlane.submit({ query: '', options: { ordering: 'fifo' } });
   await lab.startAgents();
   await waitForRun(lab.store, run.id, 600_000);
-  const harnessPerS = (perDevice * devices) / ((performance.now() - t1) / 1000);
+  const perS = (perDevice * devices) / ((performance.now() - t0) / 1000);
+  if (process.env['TRACE']) console.error(lab.store.db.prepare('SELECT min(started_at) s, max(ended_at) e, (SELECT created_at FROM runs) c, (SELECT finished_at FROM runs) f FROM attempts').get());
+  await stop?.();
   await lab.close();
-  return [
-    {
-      name: `harness: no-op jobs/s through the whole harness (${devices} devices)`,
-      value: harnessPerS,
+  return perS;
+}
+
+/**
+ * No-op jobs through the whole harness vs raw BullMQ on the same Redis, in two shapes: everything in
+ * one process, and as deployed (the control plane here, the agent or raw worker in its own process).
+ * Each shape is measured twice, alternating, and the better run of each is kept.
+ */
+export async function throughput(jobs = 1000, devices = 8): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  for (const separate of [true, false]) {
+    let raw = 0;
+    let harness = 0;
+    for (let round = 0; round < 2; round++) {
+      raw = Math.max(raw, await rawBullmq(jobs, devices, separate));
+      harness = Math.max(harness, await harnessNoop(jobs, devices, separate));
+    }
+    rows.push({
+      name: `harness: no-op jobs/s, ${devices} devices, ${separate ? 'agent in its own process' : 'one process'}`,
+      value: harness,
       unit: 'jobs/s',
-      baseline: rawPerS,
-      goal: '≥ 50% of raw BullMQ',
-    },
-  ];
+      baseline: raw,
+      goal: '≥ 50% of raw BullMQ (same shape)',
+    });
+  }
+  return rows;
 }
 
 export async function benchHarness(): Promise<BenchResult[]> {
