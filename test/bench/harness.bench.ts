@@ -195,7 +195,6 @@ async function harnessNoop(jobs: number, devices: number, separate: boolean): Pr
   await lab.startAgents();
   await waitForRun(lab.store, run.id, 600_000);
   const perS = (perDevice * devices) / ((performance.now() - t0) / 1000);
-  if (process.env['TRACE']) console.error(lab.store.db.prepare('SELECT min(started_at) s, max(ended_at) e, (SELECT created_at FROM runs) c, (SELECT finished_at FROM runs) f FROM attempts').get());
   await stop?.();
   await lab.close();
   return perS;
