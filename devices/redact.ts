@@ -21,3 +21,35 @@ export function redact<T>(value: T, extraKeys: readonly string[] = []): T {
   };
   return walk(value) as T;
 }
+
+/**
+ * The values under secret keys (and `extraKeys`), to scrub them from free text such as a server's error
+ * message, which may echo what it was sent (Selenium Grid quotes the capabilities it cannot match).
+ * Values shorter than 4 characters are left out: scrubbing them would garble every message.
+ */
+export function secretValues(value: unknown, extraKeys: readonly string[] = []): string[] {
+  const extra = new Set(extraKeys);
+  const out = new Set<string>();
+  const walk = (node: unknown, secret: boolean): void => {
+    if (typeof node === 'string' || typeof node === 'number') {
+      const text = String(node);
+      if (secret && text.length >= 4) out.add(text).add(JSON.stringify(text).slice(1, -1));
+    } else if (Array.isArray(node)) {
+      for (const child of node) walk(child, secret);
+    } else if (node !== null && typeof node === 'object' && !Buffer.isBuffer(node)) {
+      for (const [key, child] of Object.entries(node)) {
+        const bare = key.includes(':') ? key.slice(key.indexOf(':') + 1) : key;
+        walk(child, secret || extra.has(key) || SECRET_KEY.test(bare));
+      }
+    }
+  };
+  walk(value, false);
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every occurrence of the given secret values replaced by `***`. */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join(REDACTED);
+  return out;
+}

@@ -3,6 +3,7 @@ import type { Browser as WdioBrowser } from 'webdriverio';
 import type { Artifact, DeviceRecord } from '../device.ts';
 import type { RunOptions, RunResult, Session, TestBodyFn } from '../driver.ts';
 import { errorInfo, InfrastructureError } from '../errors.ts';
+import { scrubSecrets, secretValues } from '../redact.ts';
 import { runBody, withTimeout } from '../run-body.ts';
 import { captureWebdriverArtifacts } from './artifacts.ts';
 import { cdp } from './cdp.ts';
@@ -62,8 +63,13 @@ export class AppiumSession implements Session {
       }
       return browser;
     } catch (err) {
+      // The server's answer may quote the capabilities: their secrets must not reach results and logs.
+      const secrets = secretValues(this.settings.capabilities, this.settings.secretCapabilities);
       throw new InfrastructureError(
-        `Appium session on ${this.settings.server} for ${this.device.id} failed: ${(err as Error).message}`,
+        scrubSecrets(
+          `Appium session on ${this.settings.server} for ${this.device.id} failed: ${(err as Error).message}`,
+          secrets,
+        ),
         { deviceId: this.device.id, cause: err },
       );
     }

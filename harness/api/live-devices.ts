@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DeviceRecord, DeviceState } from '../../devices/device.ts';
-import { redact } from '../../devices/redact.ts';
+import { redactDevice } from '../../devices/inventory/secrets.ts';
 import { liveStatus } from '../../devices/state/live-status.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import type { DevicesProvider, DeviceView } from './devices-provider.ts';
@@ -25,7 +25,8 @@ export function liveDevicesProvider(
         const status = live[i]!;
         return {
           ...d,
-          settings: redact(d.settings),
+          // The inventory's secretCapabilities too, not only the usual secret key names.
+          settings: redactDevice(d).settings,
           state: status.state,
           ...(status.reason ? { reason: status.reason } : {}),
           ...(status.holder ? { leaseHolder: status.holder } : {}),

@@ -9,9 +9,19 @@ export function safeArtifactName(name: string): string {
     .filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f)
     .join('')
     .replace(/[\\/]+/g, '_')
-    .replace(/^\.+/, '_')
-    .slice(0, 120);
-  return cleaned || 'artifact';
+    .replace(/^\.+/, '_');
+  // File names are at most 255 bytes and the id prefix takes 21: keep at most 120 characters and 200
+  // UTF-8 bytes, cut between code points (120 characters of CJK or emoji would be ENAMETOOLONG, a 500).
+  let kept = '';
+  let chars = 0;
+  let bytes = 0;
+  for (const ch of cleaned) {
+    chars += ch.length;
+    bytes += Buffer.byteLength(ch);
+    if (chars > 120 || bytes > 200) break;
+    kept += ch;
+  }
+  return kept || 'artifact';
 }
 
 /** Artifact files under `<home>/artifacts/<run>/<job>/<attempt>/`, indexed in the store. */

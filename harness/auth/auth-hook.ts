@@ -45,7 +45,9 @@ export function registerAuth(app: FastifyInstance, tokens: TokensRepo, options: 
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (!path.startsWith('/api/') || open.has(path)) return;
+    // The router decodes percent escapes (`/%61pi/runs` is `/api/runs`): judge by the matched route too.
+    const route = req.routeOptions.url ?? '';
+    if (!(path.startsWith('/api/') || route.startsWith('/api/')) || open.has(path)) return;
     const ip = req.ip;
     if (failures.blocked(ip)) return deny(reply, 429, 'too many failed authentication attempts', ip);
     const token = bearer(req);

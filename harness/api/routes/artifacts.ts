@@ -1,42 +1,62 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
+import { bearerMatches } from '../../auth/token.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
 import type { ApiDeps } from '../app.ts';
+import { parseBody } from '../parse-body.ts';
 
 const MAX_ARTIFACT = 50 * 1024 * 1024;
+
+/** A parameter given twice arrives as an array: a 400 naming it, not a 500 deeper down. */
+const once = z.string({ error: 'give this query parameter once' }).optional();
+const uploadQuerySchema = z.object({ run: once, job: once, attempt: once, name: once });
 
 export function registerArtifactRoutes(
   app: FastifyInstance,
   { controlPlane, artifacts, agentToken }: ApiDeps,
 ): void {
   const store = controlPlane.store;
-  app.addContentTypeParser(
-    'application/octet-stream',
-    { parseAs: 'buffer', bodyLimit: MAX_ARTIFACT },
-    (_req, body, done) => done(null, body),
+  // At the JSON limit everywhere; only the upload route below takes up to MAX_ARTIFACT.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
   );
 
   /** Agents (on any host) upload an attempt's artifacts here; idempotent by artifact id. */
-  app.put('/internal/artifacts/:id', async (req, reply) => {
-    if (agentToken && req.headers.authorization !== `Bearer ${agentToken}`) {
-      return reply.code(401).send({ error: 'agent token required' });
-    }
-    const { id } = req.params as { id: string };
-    const q = req.query as { run?: string; job?: string; attempt?: string; name?: string };
-    if (!/^[a-f0-9]{8,64}$/.test(id)) throw new RequestError('id', 'artifact id must be hex');
-    if (!q.run || !q.job || !q.name) throw new RequestError('query', 'run, job and name are required');
-    const job = store.jobs.get(q.job);
-    if (!job || job.runId !== q.run) throw new NotFoundError('job', q.job);
-    const attempt = Number(q.attempt);
-    if (!Number.isInteger(attempt) || attempt < 1)
-      throw new RequestError('attempt', 'attempt must be a positive integer');
-    const body = req.body;
-    if (!Buffer.isBuffer(body))
-      throw new RequestError('body', 'send the artifact as application/octet-stream');
-    const contentType = String(req.headers['x-artifact-type'] ?? 'application/octet-stream').slice(0, 100);
-    const row = artifacts.save({ id, runId: q.run, jobId: q.job, attempt, name: q.name, contentType }, body);
-    return reply.code(201).send({ id: row.id, size: row.size });
-  });
+  app.put(
+    '/internal/artifacts/:id',
+    {
+      bodyLimit: MAX_ARTIFACT,
+      // Checked before the body is read: without the token nobody makes the server buffer 50 MB.
+      onRequest: async (req, reply) => {
+        if (agentToken && !bearerMatches(req.headers.authorization, agentToken)) {
+          return reply.code(401).send({ error: 'agent token required' });
+        }
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = parseBody(uploadQuerySchema, req.query);
+      // At most 40 (a SHA-1): the file is `<id>-<name>` and the stored name takes up to 200 of its 255 bytes.
+      if (!/^[a-f0-9]{8,40}$/.test(id))
+        throw new RequestError('id', 'artifact id must be 8 to 40 hex digits');
+      if (!q.run || !q.job || !q.name) throw new RequestError('query', 'run, job and name are required');
+      const job = store.jobs.get(q.job);
+      if (!job || job.runId !== q.run) throw new NotFoundError('job', q.job);
+      const attempt = Number(q.attempt);
+      if (!Number.isInteger(attempt) || attempt < 1)
+        throw new RequestError('attempt', 'attempt must be a positive integer');
+      const body = req.body;
+      if (!Buffer.isBuffer(body))
+        throw new RequestError('body', 'send the artifact as application/octet-stream');
+      const contentType = String(req.headers['x-artifact-type'] ?? 'application/octet-stream').slice(0, 100);
+      const row = artifacts.save(
+        { id, runId: q.run, jobId: q.job, attempt, name: q.name, contentType },
+        body,
+      );
+      return reply.code(201).send({ id: row.id, size: row.size });
+    },
+  );
 
   app.get('/api/artifacts/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
