@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/config.ts';
 import { startAgentService } from '../../lab/agent-service.ts';
 import { serverUrl } from '../api-client.ts';
 import { untilSignal } from './server.ts';
+import { createLogger } from '../../log/logger.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -31,6 +32,7 @@ export function registerAgentCommand(program: Command): void {
         suites?: string[];
       }) => {
         const config = loadConfig();
+        const logger = createLogger(`agent ${opts.host}`, config.logLevel);
         const agentToken = process.env['DEVLAB_AGENT_TOKEN'];
         const service = await startAgentService(config, {
           agentId: opts.host,
@@ -39,7 +41,7 @@ export function registerAgentCommand(program: Command): void {
           ...(opts.appUrl ? { appUrl: opts.appUrl } : {}),
           ...(opts.suites ? { suites: opts.suites } : {}),
           ...(agentToken ? { agentToken } : {}),
-          log: (line) => process.stderr.write(`[agent ${opts.host}] ${line}\n`),
+          log: (line) => logger.info(line),
         });
         process.stdout.write(
           `devlab agent ${opts.host}: ${service.owned.length} device(s) [${service.owned.map((d) => d.id).join(', ')}], app ${service.appUrl}\n`,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.ts';
 import { startControlPlaneService } from '../../lab/control-plane-service.ts';
+import { createLogger } from '../../log/logger.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -33,6 +34,7 @@ export function registerServerCommand(program: Command): void {
         auth?: boolean;
       }) => {
         const config = loadConfig();
+        const logger = createLogger('server', config.logLevel);
         const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
         const service = await startControlPlaneService(config, {
           ...(opts.port ? { port: opts.port } : {}),
@@ -40,10 +42,10 @@ export function registerServerCommand(program: Command): void {
           ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
           ...(agentToken ? { agentToken } : {}),
           ...(opts.auth ? { auth: true } : {}),
-          log: (line) => process.stderr.write(`[server] ${line}\n`),
+          log: (line) => logger.info(line),
         });
         const problems = service.catalog.catalog.problems;
-        for (const p of problems) process.stderr.write(`warning: ${p.file}: ${p.message}\n`);
+        for (const p of problems) logger.warn({ file: p.file }, p.message);
         process.stdout.write(
           `devlab server listening on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices, store ${config.home})\n`,
         );
