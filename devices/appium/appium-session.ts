@@ -9,17 +9,10 @@ import { captureWebdriverArtifacts } from './artifacts.ts';
 import { cdp } from './cdp.ts';
 import { applyEmulation, capabilitiesWithEmulation } from './emulation.ts';
 import { withChromedriverPort } from './free-port.ts';
+import { resetScript } from './reset-script.ts';
 import type { AppiumSettings } from './settings.ts';
 
 const KILL_TIMEOUT_MS = 5000;
-/**
- * Clears the last origin's storage and leaves the page. Through CDP because each WebDriver round trip
- * (execute, url) costs tens of ms on Appium and url() waits for the load; chromedriver still waits for
- * this navigation before the next WebDriver command, so the next test starts on about:blank.
- */
-const CLEAR_STORAGE = 'try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}';
-const RESET_PAGE = `${CLEAR_STORAGE} location.replace('about:blank');`;
-
 /** A WebdriverIO session on an Appium server; reused across tests or fresh per test, per the settings. */
 export class AppiumSession implements Session {
   private browser: WdioBrowser | null = null;
@@ -113,14 +106,14 @@ export class AppiumSession implements Session {
     return this.browser ? captureWebdriverArtifacts(this.browser) : [];
   }
 
-  /** Blank page, no cookies, no storage of the last origin: the next test starts clean. */
+  /** The last page stopped, no cookies, no storage of its origin: the next test starts clean (reset-script.ts). */
   async reset(): Promise<void> {
     const browser = this.browser;
     if (!browser) return;
     try {
       await Promise.all([
         cdp(browser, 'Runtime.evaluate', {
-          expression: this.settings.reset === 'blank-page' ? RESET_PAGE : CLEAR_STORAGE,
+          expression: resetScript(this.settings.reset),
         }),
         cdp(browser, 'Network.clearBrowserCookies'),
       ]);

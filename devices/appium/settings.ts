@@ -28,11 +28,11 @@ export const appiumSettingsSchema = z
     /** reuse: one session for consecutive tests with a reset in between; fresh: a new session per test. */
     sessionReuse: z.enum(['reuse', 'fresh']).default('reuse'),
     /**
-     * Between reused-session tests: `blank-page` clears cookies and storage and leaves the page for
-     * about:blank (~50-100 ms, chromedriver waits for that navigation); `storage-only` skips the navigation
-     * (~10-20 ms) for suites whose tests always open their own URL first.
+     * Between reused-session tests, cookies and storage are cleared after the last page is stopped
+     * (`quiesce`: its timers, media and storage writes; one round trip), and with `blank-page` the
+     * session also leaves for about:blank (~50-100 ms more). See reset-script.ts.
      */
-    reset: z.enum(['blank-page', 'storage-only']).default('blank-page'),
+    reset: z.enum(['quiesce', 'blank-page']).default('quiesce'),
     /** WebdriverIO per-command HTTP timeout. */
     commandTimeoutMs: z.number().int().positive().default(30_000),
     /** Capabilities whose values are credentials; redacted in logs besides the usual secret names. */

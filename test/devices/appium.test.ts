@@ -99,7 +99,7 @@ describe.skipIf(skipUnless(chromiumPresent()))('appium driver (own Appium 3 serv
     expect(res.artifacts[2]!.data.toString()).toContain('probe page loaded');
   });
 
-  it('reuses one session across tests and resets cookies and storage in between', async () => {
+  it('reuses one session across tests; the reset stops the last page so nothing it still does leaks', async () => {
     const session = await open('stb-720p-lowmem');
     let firstId = '';
     const first = await session.run(
@@ -107,15 +107,48 @@ describe.skipIf(skipUnless(chromiumPresent()))('appium driver (own Appium 3 serv
         firstId = driver!.sessionId;
         await driver!.url(page.url);
         await driver!.execute('localStorage.setItem("k", "v")');
+        // Like a player saving its resume point: keeps writing after the test is over, and on pagehide.
+        await driver!.execute(`
+          setInterval(() => localStorage.setItem("resume", String(Date.now())), 5);
+          addEventListener("pagehide", () => localStorage.setItem("hidden", "1"));`);
         expect((await driver!.getCookies()).map((c) => c.name)).toContain('visited');
         expect(await driver!.execute('return window.innerWidth')).toBe(1280);
       },
       { timeoutMs: 30_000 },
     );
     expect(first.status).toBe('passed');
+    await session.reset();
+    await new Promise((r) => setTimeout(r, 100));
     const second = await session.run(
       async ({ driver }) => {
         expect(driver!.sessionId).toBe(firstId);
+        // quiesce (the default) leaves the stopped page on screen: no navigation was waited for.
+        expect(await driver!.getUrl()).toBe(page.url);
+        expect(await driver!.getCookies()).toEqual([]);
+        await driver!.url(page.url);
+        const left = await driver!.execute(
+          'return [localStorage.getItem("k"), localStorage.getItem("resume"), localStorage.getItem("hidden")]',
+        );
+        expect(left).toEqual([null, null, null]);
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(second.error).toBeUndefined();
+    expect(second.status).toBe('passed');
+  });
+
+  it('reset: blank-page also leaves for about:blank', async () => {
+    const session = await open('stb-720p-lowmem', { reset: 'blank-page' });
+    const first = await session.run(
+      async ({ driver }) => {
+        await driver!.url(page.url);
+        await driver!.execute('localStorage.setItem("k", "v")');
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(first.status).toBe('passed');
+    const second = await session.run(
+      async ({ driver }) => {
         expect(await driver!.getUrl()).toBe('about:blank');
         await driver!.url(page.url);
         expect(await driver!.execute('return localStorage.getItem("k")')).toBeNull();
