@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { type Document, isNode, type LineCounter, parseDocument } from 'yaml';
 import type { ZodError } from 'zod';
 import type { DeviceRecord } from '../device.ts';
 import { type InventoryIssue, InventoryError } from './inventory-error.ts';
 import { DRIVER_SETTINGS, deviceEntrySchema, inventoryFileSchema } from './schema.ts';
+import { lineCounterOf, yamlValue } from '../yaml-value.ts';
 
 /** The reference lab's inventory, used when no path is given. */
 export const DEFAULT_INVENTORY = path.join(
@@ -49,8 +50,8 @@ function issuesFromZod(
 
 /** Parses and validates inventory YAML; every problem is reported, not just the first. */
 export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false });
+  const doc = parseDocument(text, { merge: true, prettyErrors: false });
+  const lc = lineCounterOf(text);
   if (doc.errors.length > 0) {
     throw new InventoryError(
       doc.errors.map((e) => {
@@ -59,7 +60,14 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
       }),
     );
   }
-  const top = inventoryFileSchema.safeParse(doc.toJS({ maxAliasCount: 1000 }) ?? {});
+  const value = yamlValue(doc, { maxAliasCount: 1000 });
+  if (!value.ok) {
+    const pos = lc.linePos(value.offset);
+    throw new InventoryError([
+      { file, field: '(yaml)', line: pos.line, column: pos.col, message: value.message },
+    ]);
+  }
+  const top = inventoryFileSchema.safeParse(value.value ?? {});
   if (!top.success) throw new InventoryError(issuesFromZod(top.error, { file, doc, lc, base: [] }));
 
   const issues: InventoryIssue[] = [];

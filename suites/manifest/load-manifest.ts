@@ -1,9 +1,10 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { TestDefinition } from '../test-api.ts';
 import { assertCasesPassed, type ContainerSpec, runContainerTest } from './container-run.ts';
 import { ManifestError } from './manifest-error.ts';
 import { type Manifest, manifestSchema } from './manifest-schema.ts';
 import { positionOf } from './yaml-positions.ts';
+import { lineCounterOf, yamlValue } from '../../devices/yaml-value.ts';
 
 /** A test defined by a container manifest; `container` tells the harness which image to start. */
 export interface ManifestTestDefinition extends TestDefinition {
@@ -16,14 +17,19 @@ export function isManifestTest(test: TestDefinition): test is ManifestTestDefini
 
 /** Parses and validates manifest YAML; errors are ManifestErrors at file:line:column of the bad field. */
 export function parseManifest(text: string, file: string): Manifest {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = lineCounterOf(text);
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
     const pos = lineCounter.linePos(syntax.pos[0]);
     throw new ManifestError(file, pos.line, pos.col, syntax.message.split('\n')[0] ?? 'invalid YAML');
   }
-  const parsed = manifestSchema.safeParse(doc.toJS());
+  const value = yamlValue(doc);
+  if (!value.ok) {
+    const pos = lineCounter.linePos(value.offset);
+    throw new ManifestError(file, pos.line, pos.col, value.message);
+  }
+  const parsed = manifestSchema.safeParse(value.value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
@@ -39,7 +45,7 @@ export function parseManifest(text: string, file: string): Manifest {
     throw new ManifestError(file, pos.line, pos.column, `bad key \`${key}\`: ${reason}`, path.join('.'));
   }
   const pos = positionOf(doc, lineCounter, path);
-  const missing = issue.code === 'invalid_type' && valueAt(doc.toJS(), path) === undefined;
+  const missing = issue.code === 'invalid_type' && valueAt(value.value, path) === undefined;
   throw new ManifestError(
     file,
     pos.line,

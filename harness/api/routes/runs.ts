@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
 import { runRequestSchema } from '../../protocol/run-request.ts';
@@ -21,6 +22,10 @@ function withPartner(req: FastifyRequest): unknown {
     throw new RequestError('partner', `partner: this token submits for partner ${scope} only`);
   return { ...body, partner: scope };
 }
+
+/** A parameter given twice arrives as an array: a 400 naming it, not a 500 from the store. */
+const once = z.string({ error: 'give this query parameter once' }).optional();
+const listQuerySchema = z.object({ limit: once, partner: once });
 
 export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): void {
   const store = controlPlane.store;
@@ -57,7 +62,7 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
   });
 
   app.get('/api/runs', async (req) => {
-    const q = req.query as { limit?: string; partner?: string };
+    const q = parseBody(listQuerySchema, req.query);
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 50) || 50));
     const partner = partnerScope(req.principal) ?? q.partner;
     return store.runs.list({ limit, ...(partner ? { partner } : {}) }).map((r) => runView(store, r));
