@@ -41,6 +41,9 @@ const INFRA_PATTERNS = [
   /target (page, context or browser )?(has been )?closed/i,
   /browser has been closed/i,
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed/i,
+  // undici (fetch, WebdriverIO's transport): the server went away with a request in flight, or never answered.
+  /UND_ERR_(SOCKET|CLOSED|DESTROYED|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT)|other side closed/i,
+  /make sure you have a WebDriver compatible server running/i,
   /connect ENOENT/i,
   /\(HTTP code 5\d\d\)/i,
   /no such container|is not running|container .* is marked for removal/i,

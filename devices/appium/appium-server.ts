@@ -11,6 +11,8 @@ export interface AppiumServerOptions {
   /** Server log file; the folder is created. */
   logFile?: string;
   startTimeoutMs?: number;
+  /** More server arguments, e.g. `['--allow-insecure', '*:session_discovery']`. */
+  args?: string[];
 }
 
 export interface AppiumStatus {
@@ -64,10 +66,23 @@ export class AppiumServer {
       String(port),
       '--log-level',
       'warn',
+      ...(this.options.args ?? []),
     ];
     this.child = spawn(process.execPath, args, {
       env: { ...process.env, APPIUM_HOME: appiumHome },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so that what the server started (chromedriver, Chromium) can go with it.
+      detached: true,
+    });
+    const group = this.child.pid;
+    // A server that crashed or was killed -9 leaves its chromedrivers and their Chromium running, orphaned:
+    // whatever is left of its group is killed when it exits, however it exits.
+    this.child.once('exit', () => {
+      try {
+        if (group) process.kill(-group, 'SIGKILL');
+      } catch {
+        // nothing left
+      }
     });
     if (logFile) {
       mkdirSync(path.dirname(logFile), { recursive: true });

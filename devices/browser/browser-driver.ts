@@ -30,6 +30,17 @@ export function browserSettings(device: DeviceRecord): BrowserSettings {
   return parsed.data;
 }
 
+/**
+ * Leaves SIGINT/SIGTERM/SIGHUP to the process that launched the browser (it closes it when it stops).
+ * The browser still goes when that process exits or dies: Playwright kills it on exit, and Chromium
+ * quits when its pipe to a killed parent closes.
+ */
+export const OWNER_HANDLES_SIGNALS = {
+  handleSIGINT: false,
+  handleSIGTERM: false,
+  handleSIGHUP: false,
+} as const;
+
 /** Context options from a Playwright descriptor, with the inventory's viewport/user agent on top. */
 export function contextOptions(device: DeviceRecord, settings: BrowserSettings): BrowserContextOptions {
   let base: BrowserContextOptions = {};
@@ -69,6 +80,9 @@ export class BrowserDriver implements DeviceDriver<BrowserSettings> {
         headless: settings.headless,
         args: CHROMIUM_ARGS,
         timeout: 30_000,
+        // The process owning the device (an agent) closes its sessions on SIGTERM/SIGINT after the running
+        // test; Playwright's own handlers would close the browser under that test first (an infra error).
+        ...OWNER_HANDLES_SIGNALS,
       });
       return new BrowserSession(device, browser, options);
     } catch (err) {

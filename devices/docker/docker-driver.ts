@@ -5,6 +5,7 @@ import { DeviceError, InfrastructureError } from '../errors.ts';
 import { DockerSession } from './docker-session.ts';
 import { type ImageSpecs, ImageProvider } from './images.ts';
 import { PROCESS_INSTANCE } from './labels.ts';
+import { LeftoverContainers } from './leftover-containers.ts';
 import type { LogListener } from './run-command.ts';
 import { type DockerSettings, dockerSettingsSchema } from './settings.ts';
 
@@ -30,15 +31,22 @@ export function dockerSettings(device: DeviceRecord): DockerSettings {
 export class DockerDriver implements DeviceDriver<DockerSettings> {
   readonly kind = 'docker' as const;
   readonly settingsSchema = dockerSettingsSchema;
-  private readonly engines = new Map<string, { docker: Docker; images: ImageProvider }>();
+  private readonly engines = new Map<
+    string,
+    { docker: Docker; images: ImageProvider; leftovers: LeftoverContainers }
+  >();
 
   constructor(private readonly options: DockerDriverOptions = {}) {}
 
-  engine(socket: string): { docker: Docker; images: ImageProvider } {
+  engine(socket: string): { docker: Docker; images: ImageProvider; leftovers: LeftoverContainers } {
     let engine = this.engines.get(socket);
     if (!engine) {
       const docker = new Docker({ socketPath: socket });
-      engine = { docker, images: new ImageProvider(docker, this.options.imageSpecs) };
+      engine = {
+        docker,
+        images: new ImageProvider(docker, this.options.imageSpecs),
+        leftovers: new LeftoverContainers(),
+      };
       this.engines.set(socket, engine);
     }
     return engine;
@@ -46,7 +54,7 @@ export class DockerDriver implements DeviceDriver<DockerSettings> {
 
   async openSession(device: DeviceRecord): Promise<DockerSession> {
     const settings = dockerSettings(device);
-    const { docker, images } = this.engine(settings.socket);
+    const { docker, images, leftovers } = this.engine(settings.socket);
     try {
       await images.ensure(settings);
     } catch (err) {
@@ -63,6 +71,18 @@ export class DockerDriver implements DeviceDriver<DockerSettings> {
     const listener: LogListener | undefined = onLog
       ? (stream, line) => onLog(device.id, stream, line)
       : undefined;
-    return new DockerSession(docker, device, settings, this.options.instance ?? PROCESS_INSTANCE, listener);
+    return new DockerSession(
+      docker,
+      device,
+      settings,
+      this.options.instance ?? PROCESS_INSTANCE,
+      listener,
+      leftovers,
+    );
+  }
+
+  /** A last removal try for containers the engine could not remove while it was away. */
+  async dispose(): Promise<void> {
+    for (const engine of this.engines.values()) await engine.leftovers.dispose();
   }
 }

@@ -6,6 +6,7 @@ import { runBody } from '../run-body.ts';
 import { readTree, resultArtifacts } from './archive.ts';
 import { DockerContainerHandle } from './container-handle.ts';
 import { createDeviceContainer, KEEPALIVE_CMD, removeContainer } from './create-container.ts';
+import type { LeftoverContainers } from './leftover-containers.ts';
 import { type LogListener, runToCompletion } from './run-command.ts';
 import type { DockerSettings } from './settings.ts';
 
@@ -24,6 +25,8 @@ export class DockerSession implements Session {
     private readonly settings: DockerSettings,
     private readonly instance: string,
     private readonly onLog?: LogListener,
+    /** Where a container goes whose removal failed (engine away), to be removed once the engine is back. */
+    private readonly leftovers?: LeftoverContainers,
   ) {}
 
   private async results(container: Docker.Container): Promise<Artifact[]> {
@@ -140,7 +143,13 @@ export class DockerSession implements Session {
     const container = this.container;
     this.container = null;
     this.handle = null;
-    if (container) await removeContainer(container);
+    if (!container) return;
+    try {
+      await removeContainer(container);
+    } catch (err) {
+      this.leftovers?.add(container);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

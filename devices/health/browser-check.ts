@@ -1,5 +1,5 @@
 import { chromium } from 'playwright-core';
-import { browserSettings, CHROMIUM_ARGS } from '../browser/browser-driver.ts';
+import { browserSettings, CHROMIUM_ARGS, OWNER_HANDLES_SIGNALS } from '../browser/browser-driver.ts';
 import type { DeviceRecord } from '../device.ts';
 import { type HealthResult, timed } from './health-check.ts';
 
@@ -12,6 +12,7 @@ export function browserHealth(device: DeviceRecord): Promise<HealthResult> {
       headless: true,
       args: CHROMIUM_ARGS,
       timeout: 20_000,
+      ...OWNER_HANDLES_SIGNALS,
     });
     try {
       const page = await browser.newPage();

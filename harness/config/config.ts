@@ -42,6 +42,8 @@ export const configSchema = z
         lockDurationMs: z.coerce.number().int().min(1000).max(600_000),
         /** Test sessions running at once on one agent host; 0 = its CPU cores. */
         maxSessions: z.coerce.number().int().min(0).max(256),
+        /** Periodic health checks of the agent's devices: how soon a quarantined device comes back. */
+        healthIntervalMs: z.coerce.number().int().min(100).max(3_600_000),
       })
       .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -59,7 +61,7 @@ const DEFAULTS: DevlabConfig = {
   chromium: '/usr/bin/chromium',
   chromedriver: '/usr/bin/chromedriver',
   api: { host: '127.0.0.1', port: 7420, auth: false },
-  agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0 },
+  agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0, healthIntervalMs: 30_000 },
   logLevel: 'info',
 };
 
@@ -81,6 +83,7 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_LEASE_TTL_MS: ['agent', 'leaseTtlMs'],
   DEVLAB_JOB_LOCK_MS: ['agent', 'lockDurationMs'],
   DEVLAB_MAX_SESSIONS: ['agent', 'maxSessions'],
+  DEVLAB_HEALTH_INTERVAL_MS: ['agent', 'healthIntervalMs'],
 };
 
 type Layer = Record<string, unknown>;

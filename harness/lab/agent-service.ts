@@ -105,7 +105,7 @@ export async function startAgentService(
     onInfraError: (device) => void monitor.checkOnce(device).catch(() => {}),
   });
   await agent.start();
-  monitor.start(owned, options.healthIntervalMs ?? 30_000);
+  monitor.start(owned, options.healthIntervalMs ?? config.agent.healthIntervalMs);
   return {
     agent,
     owned,

@@ -13,6 +13,11 @@ export const jobPayloadSchema = z
     timeoutMs: z.number().int().positive(),
     /** Devices that already failed this job for infrastructure reasons: try another one first. */
     avoidDevices: z.array(z.string()).default([]),
+    /**
+     * How often an avoided device put the attempt back for another device to take (the agent counts it in
+     * the queued payload). Part of the schema: a strict parse that rejected it would drop the attempt.
+     */
+    bounced: z.number().int().min(0).optional(),
     /** Concurrency caps the agent enforces with Redis semaphores before it starts the attempt. */
     limits: z.object({
       partner: z.number().int().positive().nullable(),

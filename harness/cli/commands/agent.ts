@@ -48,6 +48,10 @@ export function registerAgentCommand(program: Command): void {
         );
         await untilSignal();
         await service.close();
+        // All is closed (sessions, leases, queues, Redis): exit, so that a library handle left open
+        // (seen under load: an ioredis subscriber socket still open after QUIT) cannot keep the agent
+        // alive until it is killed.
+        process.exit(process.exitCode ?? 0);
       },
     );
 }

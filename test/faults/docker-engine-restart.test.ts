@@ -1,0 +1,236 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL_DEVICE } from '../../devices/docker/labels.ts';
+import { buildLocalImage } from '../../devices/docker/local-image.ts';
+import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-reference.ts';
+import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
+import { attemptJobId, poolQueueName } from '../../harness/queue/names.ts';
+import { redisUp, requireService } from '../support/services.ts';
+import {
+  describeResults,
+  dropPrefix,
+  expectOneResultPerJob,
+  type FaultLab,
+  expectNoLeaseLeft,
+  PrivateDockerd,
+  startFaultLab,
+  until,
+  waitForEvent,
+  waitForRunOrExplain,
+  writeSuite,
+} from './fault-lab.ts';
+
+const AGENT = 'fault-dkr';
+const IMAGE = 'devlab/fault-box:1';
+
+const box = (id: string, socket: string, host = AGENT) => `
+  - id: ${id}
+    name: ${id}
+    driver: docker
+    model: fault-box
+    platform: linux
+    os: busybox
+    firmware: '1.0'
+    host: ${host}
+    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
+    settings: { image: '${IMAGE}', build: stb-reference-1, memoryMb: 32, socket: '${socket}' }`;
+
+const SUITE = `
+import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';
+const sleeper = (id, seconds) =>
+  defineTest({ id, title: id, tags: ['engine'], component: 'faults', owner: 'qa', timeoutMs: 60000 }, async ({ container }) => {
+    const out = await container.exec(['sleep', String(seconds)]);
+    if (out.exitCode !== 0) throw new Error('sleep exited with ' + out.exitCode);
+  });
+export default [
+  sleeper('engine.long', 8),
+  sleeper('engine.a', 0.3),
+  sleeper('engine.b', 0.3),
+  sleeper('engine.c', 0.3),
+  sleeper('engine.d', 0.3),
+  sleeper('engine.e', 0.3),
+];
+`;
+
+const BOUNCE_SUITE = `
+import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';
+export default [
+  defineTest({ id: 'bounce.one', title: 'bounce.one', tags: ['bounce'], component: 'faults', owner: 'qa', timeoutMs: 60000 },
+    async ({ container }) => {
+      const out = await container.exec(['true']);
+      if (out.exitCode !== 0) throw new Error('true exited with ' + out.exitCode);
+    }),
+];
+`;
+
+describe('Docker engine killed and restarted mid-run (a private dockerd)', async () => {
+  const up = await requireService('Redis', redisUp);
+  const dir = mkdtempSync(path.join(tmpdir(), 'devlab-fault-engine-'));
+  const engine = new PrivateDockerd();
+  const labs: FaultLab[] = [];
+  /** Each lab in its own folder: own store, inventory and suites. */
+  const labDir = (name: string) => {
+    const sub = path.join(dir, name);
+    mkdirSync(sub, { recursive: true });
+    return sub;
+  };
+
+  beforeAll(async () => {
+    if (!up) return;
+    await engine.start();
+    // The image the devices run, built in the private engine from busybox-static (no registry).
+    await buildLocalImage(engine.docker, { ...REFERENCE_IMAGE_SPECS['stb-reference-1']!, tag: IMAGE });
+  });
+  afterAll(async () => {
+    for (const lab of labs) {
+      await lab.close();
+      await dropPrefix(lab.server.redis, lab.config.redisPrefix).catch(() => {});
+    }
+    await engine.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!up)(
+    'the interrupted attempt is an infrastructure error and is retried; one result per job; no lease or container left',
+    async () => {
+      const lab = await startFaultLab({
+        dir: labDir('engine'),
+        name: 'engine',
+        inventoryYaml: `devices:${box('fault-box-a', engine.socket)}${box('fault-box-b', engine.socket)}\n`,
+        suites: writeSuite(labDir('engine'), 'engine', SUITE),
+        env: { DEVLAB_DOCKER_SOCKET: engine.socket, DEVLAB_HEALTH_INTERVAL_MS: '500' },
+      });
+      labs.push(lab);
+      const { server } = lab;
+      const agent = await lab.startAgent(AGENT, ['--app-url', 'http://127.0.0.1:9/']);
+      const { run } = await server.controlPlane.submit({
+        query: 'tag:engine',
+        options: { ordering: 'fifo' },
+      });
+      const long = server.store.jobs.listByRun(run.id).find((j) => j.testId === 'engine.long')!;
+      const started = await waitForEvent(
+        server.store,
+        run.id,
+        'the long test to start',
+        (e) => e.type === 'job.started' && e.payload['jobId'] === long.id,
+      );
+      const victim = String(started.payload['deviceId']);
+      // Its container runs and the test's exec is in progress: now the engine dies.
+      await until('the long test exec to run in its container', async () => {
+        const [info] = await engine.docker.listContainers({
+          filters: { label: [`${LABEL_DEVICE}=${victim}`], status: ['running'] },
+        });
+        if (!info) return false;
+        const inspect = await engine.docker.getContainer(info.Id).inspect();
+        return (inspect.ExecIDs?.length ?? 0) > 0;
+      });
+      const killedAt = Date.now();
+      await engine.kill('SIGKILL');
+
+      const interrupted = await until('the interrupted attempt to be reported', () =>
+        server.store.attempts.listByJob(long.id).find((a) => a.attempt === 1),
+      );
+      await engine.start();
+      const restartedAt = Date.now();
+
+      const status = await waitForRunOrExplain(lab, run.id, 60_000);
+      const results = expectOneResultPerJob(server.store, run.id);
+      const story = `killed at ${killedAt}, restarted at ${restartedAt}\n${describeResults(results)}`;
+      if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
+
+      // The attempt the engine died under: an infrastructure error on the victim, retried, never a test failure.
+      expect(interrupted).toMatchObject({ status: 'error', errorKind: 'infra', deviceId: victim });
+      expect(interrupted.startedAt).toBeLessThan(killedAt);
+      expect(interrupted.message).toMatch(/ECONNREFUSED|ENOENT|ECONNRESET|socket hang up/);
+      const retry = server.store.events
+        .since(run.id)
+        .find((e) => e.type === 'job.retry' && e.payload['jobId'] === long.id);
+      expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
+      for (const { job, attempts } of results) {
+        // A job whose infrastructure retries all fell into the outage ends as an error, never as a failure.
+        expect(['passed', 'error'], story).toContain(job.verdict);
+        for (const a of attempts) {
+          expect(['passed', 'error'], story).toContain(a.status);
+          // Once the engine answers again, the agent's sessions work again: no stale broken state.
+          if (a.startedAt > restartedAt) expect(a.status, story).toBe('passed');
+        }
+      }
+      expect(['passed', 'error']).toContain(status);
+      expect(server.store.runs.get(run.id)?.status).toBe(status);
+
+      // Nothing left behind: no lease, no container of the agent on the engine (removed by the agent that
+      // is still running, not by a reaper at its next start), and the agent lived through it.
+      await expectNoLeaseLeft(server.redis, `${lab.config.redisPrefix}:`);
+      await until(
+        'no container of the agent left on the private engine',
+        async () => (await engine.agentContainers(AGENT)).length === 0,
+        15_000,
+      );
+      expect(agent.child.exitCode).toBeNull();
+      expect(agent.child.signalCode).toBeNull();
+    },
+    120_000,
+  );
+
+  it.skipIf(!up)(
+    'an infrastructure retry that its only free device must avoid is put back, then run there (never dropped)',
+    async () => {
+      // A pool of two devices of which only one has an agent: the retry of an attempt that failed on that
+      // one comes back to it; it puts the retry back a few times for the other device, then runs it itself.
+      const lab = await startFaultLab({
+        dir: labDir('bounce'),
+        name: 'bounce',
+        inventoryYaml: `devices:${box('bounce-box-a', engine.socket, 'fault-bounce')}${box('bounce-box-b', engine.socket, 'fault-nobody')}\n`,
+        suites: writeSuite(labDir('bounce'), 'bounce', BOUNCE_SUITE),
+        env: { DEVLAB_DOCKER_SOCKET: engine.socket },
+      });
+      labs.push(lab);
+      const { server } = lab;
+      const { run } = await server.controlPlane.submit({ query: 'tag:bounce' });
+      const [job] = server.store.jobs.listByRun(run.id);
+      const queue = new Queue(poolQueueName(job!.pool), {
+        connection: server.redis,
+        prefix: lab.config.redisPrefix,
+      });
+      try {
+        // Attempt 1 ends as an infrastructure error on the agent's device, as its agent would report it.
+        await (await queue.getJob(attemptJobId(job!.id, 1)))?.remove();
+        const at = Date.now();
+        await server.controlPlane.onReport({
+          runId: run.id,
+          jobId: job!.id,
+          attempt: 1,
+          deviceId: 'bounce-box-a',
+          agent: 'fault-bounce',
+          status: 'error',
+          error: { message: 'connect ECONNREFUSED /var/run/docker.sock (injected)', kind: 'infra' },
+          startedAt: at,
+          endedAt: at,
+          artifacts: [],
+          cases: [],
+        });
+        expect((await queue.getJob(attemptJobId(job!.id, 2)))?.data).toMatchObject({
+          attempt: 2,
+          avoidDevices: ['bounce-box-a'],
+        });
+        await lab.startAgent('fault-bounce', ['--app-url', 'http://127.0.0.1:9/']);
+
+        expect(await waitForRunOrExplain(lab, run.id, 30_000)).toBe('passed');
+        const [result] = expectOneResultPerJob(server.store, run.id);
+        expect(result!.attempts.map((a) => [a.attempt, a.status, a.deviceId])).toEqual([
+          [1, 'error', 'bounce-box-a'],
+          [2, 'passed', 'bounce-box-a'],
+        ]);
+        // It was put back each time the avoided device took it, then run there.
+        expect((await queue.getJob(attemptJobId(job!.id, 2)))?.data.bounced).toBe(5);
+        await expectNoLeaseLeft(server.redis, `${lab.config.redisPrefix}:`);
+      } finally {
+        await queue.close();
+      }
+    },
+    60_000,
+  );
+});
