@@ -151,6 +151,7 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
   let appium: AppiumServer;
   let app: ReferenceApp;
   let lab: FaultLab | undefined;
+  let cleanedUp = false;
 
   beforeAll(async () => {
     if (!up) return;
@@ -166,6 +167,7 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
     [app] = await Promise.all([startReferenceApp(), appium.start()]);
   });
   afterAll(async () => {
+    cleanedUp = true;
     if (lab) {
       await lab.close();
       await dropPrefix(lab.server.redis, lab.config.redisPrefix).catch(() => {});
@@ -224,6 +226,8 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
         30_000,
       );
       await appium.start();
+      // A body that timed out must not leave a server running after the cleanup.
+      if (cleanedUp) await appium.stop();
       const restartedAt = Date.now();
       const restartedPid = appium.pid!;
       expect(restartedPid).not.toBe(killedPid);

@@ -125,6 +125,7 @@ export class PrivateDockerd {
   readonly dir: string;
   readonly socket: string;
   private child: ChildProcess | null = null;
+  private destroyed = false;
 
   constructor() {
     // Short: a unix socket path must stay under 108 bytes.
@@ -159,6 +160,8 @@ export class PrivateDockerd {
 
   /** Starts the engine and waits until it answers (a restart first stops what the last life left running). */
   async start(timeoutMs = 60_000): Promise<void> {
+    // A test body that timed out may still try, after the cleanup ran: never start an engine nobody stops.
+    if (this.destroyed) throw new Error('the private Docker engine was destroyed');
     // dockerd takes a containerd whose pid file names a live process for its own; the last life's
     // containerd died with it but may linger as a zombie that nobody reaps here, so drop its pid file.
     const containerdPidFile = path.join(this.dir, 'exec', 'containerd', 'containerd.pid');
@@ -214,6 +217,7 @@ export class PrivateDockerd {
 
   /** Removes every container, stops the engine, its containerd and shims (by PID), unmounts and deletes the dirs. */
   async destroy(): Promise<void> {
+    this.destroyed = true;
     if (await this.ping()) {
       const docker = this.docker;
       for (const c of await docker.listContainers({ all: true }).catch(() => [])) {
