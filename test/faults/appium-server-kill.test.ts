@@ -17,7 +17,6 @@ import {
   alive,
   describeResults,
   descendants,
-  dropPrefix,
   expectOneResultPerJob,
   type FaultLab,
   expectNoLeaseLeft,
@@ -168,10 +167,7 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
   });
   afterAll(async () => {
     cleanedUp = true;
-    if (lab) {
-      await lab.close();
-      await dropPrefix(lab.server.redis, lab.config.redisPrefix).catch(() => {});
-    }
+    await lab?.close();
     await appium?.stop();
     await app?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,6 @@ import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import {
   describeResults,
-  dropPrefix,
   expectOneResultPerJob,
   type FaultLab,
   expectNoLeaseLeft,
@@ -74,10 +73,7 @@ describe('a device whose health flaps during a run (image removed and built agai
     await buildLocalImage(engine.docker, { ...SPEC, tag: STEADY_IMAGE });
   });
   afterAll(async () => {
-    if (lab) {
-      await lab.close();
-      await dropPrefix(lab.server.redis, lab.config.redisPrefix).catch(() => {});
-    }
+    await lab?.close();
     await engine.destroy();
     rmSync(dir, { recursive: true, force: true });
   });

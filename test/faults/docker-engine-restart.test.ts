@@ -11,7 +11,6 @@ import { attemptJobId, poolQueueName } from '../../harness/queue/names.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import {
   describeResults,
-  dropPrefix,
   expectOneResultPerJob,
   type FaultLab,
   expectNoLeaseLeft,
@@ -85,10 +84,7 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
     await buildLocalImage(engine.docker, { ...REFERENCE_IMAGE_SPECS['stb-reference-1']!, tag: IMAGE });
   });
   afterAll(async () => {
-    for (const lab of labs) {
-      await lab.close();
-      await dropPrefix(lab.server.redis, lab.config.redisPrefix).catch(() => {});
-    }
+    for (const lab of labs) await lab.close();
     await engine.destroy();
     rmSync(dir, { recursive: true, force: true });
   });

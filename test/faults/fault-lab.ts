@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { LABEL_AGENT } from '../../devices/docker/labels.ts';
 import { type DevlabConfig, loadConfig } from '../../harness/config/config.ts';
@@ -346,6 +346,13 @@ export async function startFaultLab(options: {
       closed = true;
       for (const agent of agents) await agent.stop();
       await server.close();
+      // Queues, states, health counters: nothing of the lab stays in the shared Redis.
+      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      try {
+        await dropPrefix(redis, config.redisPrefix);
+      } finally {
+        redis.disconnect();
+      }
     },
   };
 }
@@ -488,7 +495,7 @@ export async function expectNoLeaseLeft(redis: Redis, keyPrefix: string, timeout
 }
 
 /** Deletes every key of the lab's prefix (states, counters, queues). */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
