@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeviceRecord } from '../../devices/device.ts';
 import type { DriverRegistry } from '../../devices/driver.ts';
@@ -7,7 +6,8 @@ import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { groupPools } from '../planner/pools.ts';
 import type { AttemptReport } from '../protocol/job.ts';
-import { type LabKeys, labKeys, RESULTS_QUEUE } from '../queue/names.ts';
+import { type LabKeys, labKeys } from '../queue/names.ts';
+import { sendReport } from '../queue/report-stream.ts';
 import { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
 import { DeviceWorker } from './device-worker.ts';
@@ -32,18 +32,25 @@ export interface AgentOptions {
   /** How long an idle device keeps its lease between tests (default 500 ms). */
   leaseIdleMs?: number;
   lockDurationMs?: number;
+  /**
+   * A test that is still running after this long is announced as started (live progress); a shorter one
+   * is announced by its report alone, which saves a message per test (default 50 ms; 0: at once).
+   */
+  startNoticeMs?: number;
   onInfraError?(device: DeviceRecord, message: string): void;
 }
 
 /**
  * A lab agent: one queue worker per device it owns, all reporting to the control plane through the
- * results queue; a cancel broadcast aborts the run's attempts within a second.
+ * report stream; a cancel broadcast aborts the run's attempts within a second.
  */
 export class Agent {
   private readonly workers: DeviceWorker[] = [];
   private readonly running = new Map<string, Set<AbortController>>();
   private subscriber: Redis | null = null;
-  private results: Queue | null = null;
+  /** devlab's own commands (leases, caps, reports): auto-pipelined, so one turn's commands are one write. */
+  private commands: Redis | null = null;
+  private keys: LabKeys | null = null;
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -54,8 +61,7 @@ export class Agent {
   async start(): Promise<void> {
     const { connection } = this.options;
     const keys = this.options.keys ?? labKeys();
-    this.results = new Queue(RESULTS_QUEUE, { connection, prefix: keys.queuePrefix });
-    this.results.on('error', () => {});
+    this.keys = keys;
     this.subscriber = connection.duplicate();
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, runId: string) => {
@@ -64,8 +70,14 @@ export class Agent {
     });
     await this.subscriber.subscribe(keys.cancelChannel);
 
-    const leases = new LeaseManager(connection, { prefix: keys.keyPrefix });
-    const semaphore = new Semaphore(connection);
+    // BullMQ keeps the given connection (it is not written for auto-pipelining); devlab's own commands
+    // of the device workers, issued in the same turn (a report and the lease kept with it, or several
+    // devices' reports), then share one socket write.
+    const commands = connection.duplicate({ enableAutoPipelining: true });
+    commands.on('error', () => {});
+    this.commands = commands;
+    const leases = new LeaseManager(commands, { prefix: keys.keyPrefix });
+    const semaphore = new Semaphore(commands);
     const slots = new LocalSlots(this.options.maxSessions ?? availableParallelism());
     const pools = groupPools(this.options.inventory);
     for (const [pool, members] of pools) {
@@ -90,6 +102,7 @@ export class Agent {
           leaseTtlMs: this.options.leaseTtlMs ?? 15_000,
           leaseIdleMs: this.options.leaseIdleMs ?? 500,
           lockDurationMs: this.options.lockDurationMs ?? 30_000,
+          startNoticeMs: this.options.startNoticeMs ?? 50,
         });
         await worker.start();
         this.workers.push(worker);
@@ -102,22 +115,20 @@ export class Agent {
     this.workers.length = 0;
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
-    await this.results?.close();
-    this.results = null;
+    await this.commands?.quit().catch(() => {});
+    this.commands = null;
+    this.keys = null;
   }
 
   private async report(message: AttemptReport | Record<string, unknown>): Promise<void> {
-    if (!this.results) throw new Error('agent is not started');
-    const m = message as { jobId: string; attempt: number; type?: string };
-    if (m.type === 'started') {
-      await this.options.connection.publish(
-        (this.options.keys ?? labKeys()).startedChannel,
-        JSON.stringify(message),
-      );
+    const { keys, commands } = this;
+    if (!keys || !commands) throw new Error('agent is not started');
+    if ((message as { type?: string }).type === 'started') {
+      await commands.publish(keys.startedChannel, JSON.stringify(message));
       return;
     }
-    // Deterministic id: a report re-sent after a lost reply is added once.
-    await this.results.add('report', message, { jobId: `${m.jobId}-a${m.attempt}-r` });
+    // A report sent twice (a lost reply) is stored once: the control plane writes per job and attempt.
+    await sendReport(commands, keys, message);
   }
 
   private track(runId: string, controller: AbortController): () => void {

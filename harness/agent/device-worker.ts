@@ -40,6 +40,8 @@ export interface DeviceWorkerDeps {
   /** How long an idle device keeps its lease, so that its next queued test does not lease it again. */
   leaseIdleMs: number;
   lockDurationMs: number;
+  /** How long a test runs before the agent tells the control plane it started (0: at once). */
+  startNoticeMs: number;
 }
 
 /** A container test attaches its JUnit file: each test case in it becomes its own result. */
@@ -191,18 +193,25 @@ export class DeviceWorker {
   ): Promise<{ reported: Promise<void>; status: AttemptStatus }> {
     const { device, agentId } = this.deps;
     const startedAt = Date.now();
-    // Progress only: the test does not wait for it, and a lost start message changes no result.
-    void this.deps
-      .report({
-        type: 'started',
-        runId: payload.runId,
-        jobId: payload.jobId,
-        attempt: payload.attempt,
-        deviceId: device.id,
-        agent: agentId,
-        at: startedAt,
-      })
-      .catch(() => {});
+    // Progress only: the test does not wait for it, and a lost start message changes no result. A test
+    // over within `startNoticeMs` sends none; its report tells the control plane when it started.
+    let startSent = false;
+    const sendStart = () => {
+      startSent = true;
+      void this.deps
+        .report({
+          type: 'started',
+          runId: payload.runId,
+          jobId: payload.jobId,
+          attempt: payload.attempt,
+          deviceId: device.id,
+          agent: agentId,
+          at: startedAt,
+        })
+        .catch(() => {});
+    };
+    const startNotice = this.deps.startNoticeMs > 0 ? setTimeout(sendStart, this.deps.startNoticeMs) : null;
+    if (!startNotice) sendStart();
     const cancel = new AbortController();
     const untrack = this.deps.track(payload.runId, cancel);
     const signal = AbortSignal.any([cancel.signal, leaseLost]);
@@ -239,6 +248,7 @@ export class DeviceWorker {
       };
     } finally {
       untrack();
+      if (startNotice) clearTimeout(startNotice);
     }
     const status: AttemptStatus = cancel.signal.aborted ? 'cancelled' : result.status;
     await this.afterRun(status);
@@ -291,6 +301,7 @@ export class DeviceWorker {
       endedAt: Date.now(),
       artifacts: refs,
       cases: junitCases(all),
+      startSent,
     });
     return { reported, status };
   }

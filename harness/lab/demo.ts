@@ -10,6 +10,9 @@ import { ChildAgent } from './child-agent.ts';
 import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
 import { LocalServices } from './local-services.ts';
 import { predictionReport } from './prediction-report.ts';
+import { redisConnection } from '../queue/connection.ts';
+import { labKeys } from '../queue/names.ts';
+import { removeLabKeys } from '../queue/remove-lab-keys.ts';
 
 export interface DemoOptions {
   /** Tests of the demo runs (a small, telling part of the sample suites). */
@@ -82,6 +85,14 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
   const started = Date.now();
   try {
     await services.ensure();
+    // Like its home, the demo's Redis keys start empty: a device quarantined by an earlier demo (its
+    // Appium server was gone) must not be skipped by this one.
+    const redis = redisConnection(config.redisUrl);
+    try {
+      await removeLabKeys(redis, labKeys(config.redisPrefix));
+    } finally {
+      redis.disconnect();
+    }
     service = await startControlPlaneService(config, { port: 0, log });
     // The Appium servers the inventory's devices point at, started once here so the agents share them.
     appium = await ensureAppiumServers(config, service.devices.inventory);

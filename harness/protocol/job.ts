@@ -81,6 +81,12 @@ export const attemptReportSchema = z
     endedAt: z.number(),
     artifacts: z.array(artifactRefSchema).default([]),
     cases: z.array(caseResultSchema).default([]),
+    /**
+     * Whether the agent sent a start message for this attempt (absent: it did). A test over before the
+     * agent's start
+     * notice delay sends none: the control plane then records the start from this report.
+     */
+    startSent: z.boolean().optional(),
   })
   .strict();
 export type AttemptReport = z.infer<typeof attemptReportSchema>;

@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 
-/** Attempt reports travel from agents to the control plane on this queue. */
-export const RESULTS_QUEUE = 'results';
-
 /**
  * Everything one lab keeps in Redis hangs off one prefix, so several labs (or test runs) can share a
  * Redis without one control plane consuming another's reports or two labs leasing the same device id.
@@ -14,7 +11,7 @@ export interface LabKeys {
   keyPrefix: string;
   /** Cancellations, broadcast so agents stop a run's tests within seconds. */
   cancelChannel: string;
-  /** Attempt starts: live progress only, so pub/sub rather than the durable results queue. */
+  /** Attempt starts: live progress only, so pub/sub rather than the durable report stream. */
   startedChannel: string;
 }
 

@@ -29,10 +29,12 @@ export class PoolQueues {
     return queue;
   }
 
-  async enqueue(payload: JobPayload, priority: number): Promise<void> {
+  /** Queues one attempt; with `delayMs` no device takes it before that time has passed. */
+  async enqueue(payload: JobPayload, priority: number, delayMs = 0): Promise<void> {
     await this.queue(payload.pool).add('attempt', payload, {
       jobId: attemptJobId(payload.jobId, payload.attempt),
       priority,
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
     });
   }
 

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeviceRecord } from '../../devices/device.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
-import { RequestError } from '../errors.ts';
+import { MalformedMessageError, RequestError } from '../errors.ts';
 import { type Plan, planRun } from '../planner/planner.ts';
 import type { DurationEstimator, Ranker } from '../planner/ranker.ts';
 import {
@@ -15,14 +14,15 @@ import {
   type JobPayload,
 } from '../protocol/job.ts';
 import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
-import { type LabKeys, labKeys, RESULTS_QUEUE } from '../queue/names.ts';
+import { type LabKeys, labKeys } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
+import { ReportConsumer } from '../queue/report-stream.ts';
 import { failureSignature } from '../results/signature.ts';
 import { queuePriority } from '../scheduler/priority.ts';
 import { nextStep } from '../scheduler/retry-policy.ts';
 import { finalRunStatus } from '../scheduler/run-status.ts';
 import type { JobRow } from '../store/jobs-repo.ts';
-import type { RunRow } from '../store/runs-repo.ts';
+import type { RunHeader, RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { EventBus } from './event-bus.ts';
 import { WriteBatch } from './write-batch.ts';
@@ -72,7 +72,7 @@ export class ControlPlane {
   private readonly queues: PoolQueues;
   private readonly now: () => number;
   private readonly keys: LabKeys;
-  private worker: Worker | null = null;
+  private reports: ReportConsumer | null = null;
   private subscriber: Redis | null = null;
   private readonly writes: WriteBatch;
 
@@ -104,21 +104,19 @@ export class ControlPlane {
       }
     });
     await this.subscriber.subscribe(this.keys.startedChannel);
-    // Reports of different jobs are independent; one job's attempts arrive one after another.
-    this.worker = new Worker(RESULTS_QUEUE, (job: Job) => this.consume(job.data), {
+    // Reports of different jobs are independent (one job's attempts arrive one after another): a batch
+    // of them is stored in one commit.
+    this.reports = new ReportConsumer({
       connection: this.deps.redis,
-      prefix: this.keys.queuePrefix,
-      concurrency: 8,
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
+      keys: this.keys,
+      handle: (data) => this.consume(data),
     });
-    this.worker.on('error', () => {});
-    await this.worker.waitUntilReady();
+    await this.reports.start();
   }
 
   async stop(): Promise<void> {
-    await this.worker?.close();
-    this.worker = null;
+    await this.reports?.stop();
+    this.reports = null;
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
     await this.queues.close();
@@ -226,8 +224,9 @@ export class ControlPlane {
 
   private async consume(data: unknown): Promise<void> {
     const report = attemptReportSchema.safeParse(data);
-    // A malformed message is dropped (kept in the failed set for inspection), never retried forever.
-    if (!report.success) throw new Error(`malformed attempt report: ${report.error.issues[0]?.message}`);
+    // A malformed message is set aside (the dead-letter stream, for inspection), never retried forever.
+    if (!report.success)
+      throw new MalformedMessageError(`malformed attempt report: ${report.error.issues[0]?.message}`);
     await this.onReport(report.data);
   }
 
@@ -242,14 +241,23 @@ export class ControlPlane {
   private recordStarted(msg: AttemptStarted): void {
     const job = this.store.jobs.get(msg.jobId);
     if (!job || job.state === 'done') return;
-    this.store.jobs.markRunning(job.id, msg.deviceId);
-    this.store.runs.markStarted(msg.runId, msg.at);
-    this.events.publish(msg.runId, 'job.started', {
+    this.announceStart(job, msg);
+  }
+
+  /** Records that an attempt started; `run` when the caller has read it (a started run is not updated). */
+  private announceStart(
+    job: JobRow,
+    start: { runId: string; attempt: number; deviceId: string | null; agent: string; at: number },
+    run?: RunHeader,
+  ): void {
+    this.store.jobs.markRunning(job.id, start.deviceId);
+    if (run?.status !== 'running') this.store.runs.markStarted(start.runId, start.at);
+    this.events.publish(start.runId, 'job.started', {
       jobId: job.id,
       testId: job.testId,
-      attempt: msg.attempt,
-      deviceId: msg.deviceId,
-      agent: msg.agent,
+      attempt: start.attempt,
+      deviceId: start.deviceId,
+      agent: start.agent,
     });
   }
 
@@ -259,19 +267,25 @@ export class ControlPlane {
    */
   async onReport(report: AttemptReport): Promise<void> {
     const retry = await this.writes.submit(() => this.recordReport(report));
-    if (retry) await this.queues.enqueue(retry.payload, retry.priority);
+    if (retry) await this.queues.enqueue(retry.payload, retry.priority, retry.delayMs);
   }
 
-  private recordReport(report: AttemptReport): { payload: JobPayload; priority: number } | null {
+  private recordReport(
+    report: AttemptReport,
+  ): { payload: JobPayload; priority: number; delayMs: number } | null {
     const job = this.store.jobs.get(report.jobId);
-    const run = this.store.runs.get(report.runId);
+    const run = this.store.runs.header(report.runId);
     if (!job || !run || job.state === 'done') return null;
     const signature =
       report.error && report.status !== 'passed'
         ? failureSignature(report.error.message, report.error.stack)
         : null;
     const inserted = this.store.attempts.insert(report, signature?.hash ?? null);
-    if (inserted) this.store.jobs.countAttempt(job.id, report.status === 'error');
+    if (inserted) {
+      // A test shorter than the agent's start notice delay had no start message: its report is both.
+      if (report.startSent === false) this.announceStart(job, { ...report, at: report.startedAt }, run);
+      this.store.jobs.countAttempt(job.id, report.status === 'error');
+    }
     const attempts = this.store.attempts.listByJob(job.id);
     const latest = Math.max(...attempts.map((a) => a.attempt));
     if (report.attempt < latest) return null;
@@ -286,6 +300,7 @@ export class ControlPlane {
           testId: job.testId,
           attempt: step.attempt,
           reason: step.reason,
+          delayMs: step.delayMs,
           message: report.error?.message ?? null,
         });
       }
@@ -301,6 +316,7 @@ export class ControlPlane {
           step.avoidDevices,
         ),
         priority: queuePriority(run.request.priority, job.seq),
+        delayMs: step.delayMs,
       };
     }
     this.finishJob(job, step.verdict, report, signature?.hash ?? null);

@@ -4,7 +4,11 @@ import type { Db } from './database.ts';
 export const RUN_STATUSES = ['queued', 'running', 'passed', 'failed', 'error', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export interface RunRow {
+export interface RunRow extends RunHeader {
+  plan: unknown;
+}
+
+export interface RunHeader {
   id: string;
   partner: string;
   priority: string;
@@ -14,7 +18,6 @@ export interface RunRow {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
-  plan: unknown;
 }
 
 interface RawRun {
@@ -30,7 +33,7 @@ interface RawRun {
   plan_json: string | null;
 }
 
-function toRow(raw: RawRun): RunRow {
+function toHeader(raw: Omit<RawRun, 'plan_json'>): RunHeader {
   return {
     id: raw.id,
     partner: raw.partner,
@@ -41,8 +44,11 @@ function toRow(raw: RawRun): RunRow {
     createdAt: raw.created_at,
     startedAt: raw.started_at,
     finishedAt: raw.finished_at,
-    plan: raw.plan_json ? (JSON.parse(raw.plan_json) as unknown) : null,
   };
+}
+
+function toRow(raw: RawRun): RunRow {
+  return { ...toHeader(raw), plan: raw.plan_json ? (JSON.parse(raw.plan_json) as unknown) : null };
 }
 
 export class RunsRepo {
@@ -68,6 +74,16 @@ export class RunsRepo {
   get(id: string): RunRow | undefined {
     const raw = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
     return raw && toRow(raw);
+  }
+
+  /** The run without its plan (which can be large): what the control plane reads for every report. */
+  header(id: string): RunHeader | undefined {
+    const raw = this.db
+      .prepare(
+        'SELECT id, partner, priority, build, request_json, status, created_at, started_at, finished_at FROM runs WHERE id = ?',
+      )
+      .get(id) as Omit<RawRun, 'plan_json'> | undefined;
+    return raw && toHeader(raw);
   }
 
   list(filter: { partner?: string; status?: RunStatus[]; limit?: number } = {}): RunRow[] {

@@ -116,10 +116,20 @@ function makespan(): BenchResult[] {
 
 /** The other process of a measurement (see noop-processes.ts); resolves once it is ready. */
 async function spawnNoop(spec: NoopProcessSpec): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', NOOP_PROCESS, JSON.stringify(spec)], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      '--import',
+      'tsx',
+      NOOP_PROCESS,
+      JSON.stringify(spec),
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) resolve();
@@ -134,7 +144,7 @@ async function spawnNoop(spec: NoopProcessSpec): Promise<() => Promise<void>> {
 }
 
 /** Raw BullMQ: add `jobs` no-op jobs in bulk, a worker (here or in its own process) completes them. */
-async function rawBullmq(jobs: number, concurrency: number, separate: boolean): Promise<number> {
+export async function rawBullmq(jobs: number, concurrency: number, separate: boolean): Promise<number> {
   const connection = redisConnection(REDIS_URL);
   const name = `bench-raw-${process.pid}-${separate ? 'p' : 'i'}`;
   const queue = new Queue(name, { connection });
@@ -167,7 +177,7 @@ async function rawBullmq(jobs: number, concurrency: number, separate: boolean): 
 }
 
 /** The whole harness (plan, queue, lease, run, report, store): agent in this process or its own. */
-async function harnessNoop(jobs: number, devices: number, separate: boolean): Promise<number> {
+export async function harnessNoop(jobs: number, devices: number, separate: boolean): Promise<number> {
   const perDevice = Math.ceil(jobs / devices);
   const host = 'bench-agent';
   const lab = await startLabHarness({
@@ -190,10 +200,20 @@ async function harnessNoop(jobs: number, devices: number, separate: boolean): Pr
         host,
       })
     : null;
+  // The end is the run's finished event (as the raw side ends on its last 'completed' event), not a poll.
+  let runId = '';
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((r) => (finish = r));
+  const off = lab.controlPlane.events.subscribe((e) => {
+    if (e.type === 'run.finished' && e.runId === runId) finish();
+  });
   const t0 = performance.now();
   const { run } = await lab.controlPlane.submit({ query: '', options: { ordering: 'fifo' } });
+  runId = run.id;
+  if (run.status !== 'queued' && run.status !== 'running') finish();
   await lab.startAgents();
-  await waitForRun(lab.store, run.id, 600_000);
+  await Promise.race([finished, waitForRun(lab.store, run.id, 600_000)]);
+  off();
   const perS = (perDevice * devices) / ((performance.now() - t0) / 1000);
   await stop?.();
   await lab.close();

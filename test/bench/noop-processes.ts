@@ -48,6 +48,10 @@ if (spec.kind === 'raw') {
   stop = () => agent.stop();
 }
 process.once('SIGTERM', () => {
+  if (process.env['BENCH_CPU']) {
+    const u = process.cpuUsage();
+    process.stderr.write(`child cpu ms: ${Math.round((u.user + u.system) / 1000)}\n`);
+  }
   void stop().finally(() => {
     connection.disconnect();
     process.exit(0);

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { dropPrefix, scanKeys } from '../support/redis-keys.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { loadConfig } from '../../harness/config/config.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
@@ -31,7 +31,8 @@ import {
 } from '../../harness/lab/control-plane-service.ts';
 import type { PriorityClass } from '../../harness/protocol/run-request.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
-import { attemptJobId, poolQueueName, RESULTS_QUEUE } from '../../harness/queue/names.ts';
+import { attemptJobId, labKeys, poolQueueName } from '../../harness/queue/names.ts';
+import { reportStreamCounts } from '../../harness/queue/report-stream.ts';
 import { rng } from './makespan.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -356,17 +357,6 @@ function memNow(collect: boolean): Mem {
   return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed) };
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
 interface Check {
   name: string;
   ok: boolean;
@@ -481,8 +471,7 @@ async function cleanup(): Promise<{
   if (server) await server.close().catch(() => {});
   server = null;
   try {
-    const keys = await scanKeys(redis, `${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await dropPrefix(redis, prefix);
   } catch (err) {
     process.stderr.write(`soak: could not remove the Redis keys of ${prefix}: ${(err as Error).message}\n`);
   }
@@ -836,11 +825,14 @@ async function main(): Promise<number> {
       ),
     ),
   ];
-  for (const name of [...pools.map(poolQueueName), RESULTS_QUEUE]) {
+  for (const name of pools.map(poolQueueName)) {
     const q = new Queue(name, { connection: redis, prefix });
     queueCounts[name] = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
     await q.close();
   }
+  // The report stream: nothing left unstored; a malformed report counts as failed.
+  const reports = await reportStreamCounts(redis, labKeys(prefix));
+  queueCounts['reports'] = { waiting: reports.waiting, failed: reports.dead };
   const queueLeft = Object.entries(queueCounts).filter(([, c]) =>
     Object.entries(c).some(([state, n]) => n > 0 && state !== 'failed'),
   );

@@ -29,6 +29,7 @@ import type { Store } from '../../harness/store/store.ts';
 import type { AgentProcess } from '../support/agent-process.ts';
 import { waitForRun } from '../support/lab-harness.ts';
 import { REDIS_URL } from '../support/services.ts';
+import { dropPrefix, scanKeys } from '../support/redis-keys.ts';
 
 /** Polls `probe` until it returns a truthy value; throws with `what` after `timeoutMs`. */
 export async function until<T>(
@@ -464,16 +465,7 @@ export function expectOneResultPerJob(store: Store, runId: string, infraRetries 
 
 /** Lease keys (and caps semaphores) left in Redis under the lab's prefix. */
 export async function leftoverLeases(redis: Redis, keyPrefix: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pattern of [`${keyPrefix}lease:*`, `${keyPrefix}cap:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-  }
-  return found;
+  return [...(await scanKeys(redis, `${keyPrefix}lease:*`)), ...(await scanKeys(redis, `${keyPrefix}cap:*`))];
 }
 
 /**
@@ -492,16 +484,6 @@ export async function expectNoLeaseLeft(redis: Redis, keyPrefix: string, timeout
     timeoutMs,
   ).catch(() => {});
   expect(left).toEqual([]);
-}
-
-/** Deletes every key of the lab's prefix (states, counters, queues). */
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 /** What the lab looks like now, for the message of a failed wait: jobs, attempts, events, agents' output. */

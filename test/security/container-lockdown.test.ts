@@ -118,6 +118,8 @@ describe('a test body runs in a locked-down container (real agent, docker driver
       expect(host.NetworkMode).toBe('none');
       expect(Object.keys(info.NetworkSettings.Networks ?? {}).filter((n) => n !== 'none')).toEqual([]);
       expect((info.Config as { NetworkDisabled?: boolean }).NetworkDisabled).toBe(true);
+      // A stop does not wait Docker's default 10 s on a PID 1 that ignores SIGTERM.
+      expect((info.Config as { StopTimeout?: number }).StopTimeout).toBe(1);
       expect(host.Privileged).toBe(false);
       expect(host.CapDrop).toEqual(['ALL']);
       expect(host.CapAdd ?? []).toEqual([]);

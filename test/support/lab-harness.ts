@@ -16,6 +16,7 @@ import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
 import { ControlPlane } from '../../harness/server/control-plane.ts';
 import { Store } from '../../harness/store/store.ts';
 import { REDIS_URL } from './services.ts';
+import { dropPrefix } from './redis-keys.ts';
 
 let labCount = 0;
 
@@ -117,6 +118,8 @@ export async function startLabHarness(options: {
       if (started) for (const agent of agents) await agent.stop();
       await controlPlane.stop();
       await api.close();
+      // Its queues, stream and device keys go with it (a developer's Redis would collect them).
+      await dropPrefix(redis, keys.queuePrefix).catch(() => {});
       redis.disconnect();
       store.close();
       rmSync(home, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AttemptSummary, nextStep } from '../../../harness/scheduler/retry-policy.ts';
+import { type AttemptSummary, infraBackoffMs, nextStep } from '../../../harness/scheduler/retry-policy.ts';
 
 const a = (
   attempt: number,
@@ -42,6 +42,7 @@ describe('nextStep (retries and final verdicts)', () => {
       attempt: 3,
       avoidDevices: ['tv-1', 'tv-2'],
       reason: 'infrastructure',
+      delayMs: 1500,
     });
     // Two infra errors and one test failure: the test still has its one retry.
     expect(nextStep([a(1, 'error'), a(2, 'error'), a(3, 'failed')], limits)).toMatchObject({
@@ -52,6 +53,12 @@ describe('nextStep (retries and final verdicts)', () => {
       kind: 'final',
       verdict: 'error',
     });
+  });
+
+  it('spreads infrastructure retries over seconds (a shared outage does not use them all up at once); test retries do not wait', () => {
+    expect([1, 2, 3, 4, 5, 6].map(infraBackoffMs)).toEqual([500, 1500, 4500, 13_500, 30_000, 30_000]);
+    expect(nextStep([a(1, 'error')], limits)).toMatchObject({ kind: 'retry', delayMs: 500 });
+    expect(nextStep([a(1, 'error'), a(2, 'failed')], limits)).toMatchObject({ kind: 'retry', delayMs: 0 });
   });
 
   it('ends a cancelled attempt as cancelled and orders attempts by number, not arrival', () => {

@@ -1,0 +1,195 @@
+import type { Redis } from 'ioredis';
+import { MalformedMessageError } from '../errors.ts';
+import type { LabKeys } from './names.ts';
+
+/**
+ * Attempt reports travel from agents to the control plane on a Redis stream read by one consumer group:
+ * an agent's report is one XADD, and the control plane takes reports in batches (one read and one
+ * acknowledgement per batch, however many devices reported). A report stays pending until the control
+ * plane has stored it, so a control plane that dies mid-batch reads it again after its restart (it is
+ * stored idempotently per job and attempt). Reports that can never be stored go to a dead-letter stream.
+ */
+const GROUP = 'control-plane';
+const CONSUMER = 'control-plane';
+const FIELD = 'report';
+
+export function reportStreamKey(keys: LabKeys): string {
+  return `${keys.keyPrefix}reports`;
+}
+
+export function deadReportStreamKey(keys: LabKeys): string {
+  return `${keys.keyPrefix}reports:dead`;
+}
+
+/** Sends one report (an agent's attempt report). */
+export async function sendReport(redis: Redis, keys: LabKeys, message: unknown): Promise<void> {
+  await redis.xadd(reportStreamKey(keys), '*', FIELD, JSON.stringify(message));
+}
+
+/** Reports sent and not yet stored, and reports given up on (malformed). */
+export async function reportStreamCounts(
+  redis: Redis,
+  keys: LabKeys,
+): Promise<{ waiting: number; dead: number }> {
+  const [waiting, dead] = await Promise.all([
+    redis.xlen(reportStreamKey(keys)),
+    redis.xlen(deadReportStreamKey(keys)),
+  ]);
+  return { waiting, dead };
+}
+
+type StreamEntry = [id: string, fields: string[]];
+type ReadReply = [key: string, entries: StreamEntry[]][] | null;
+
+export interface ReportConsumerOptions {
+  /** Used for acknowledgements; a duplicate of it does the blocking reads. */
+  connection: Redis;
+  keys: LabKeys;
+  /**
+   * Stores one report; resolves once it is stored. A MalformedMessageError sends it to the dead-letter
+   * stream; any other error leaves it pending, to be handed over again after `retryMs`.
+   */
+  handle(data: unknown): Promise<void>;
+  /** Most reports taken per read (default 500). */
+  batch?: number;
+  /** How long a read waits for a report (default 1000 ms); also bounds how long stop() waits. */
+  blockMs?: number;
+  /** How long a report that failed to be stored waits before it is handed over again (default 1000 ms). */
+  retryMs?: number;
+}
+
+/** The control plane's side of the report stream: reads, hands each report over, acknowledges. */
+export class ReportConsumer {
+  private reader: Redis | null = null;
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+  /** When reports left pending by a failure are handed over again (0: none are). */
+  private retryAt = 0;
+
+  constructor(private readonly options: ReportConsumerOptions) {}
+
+  async start(): Promise<void> {
+    const { connection, keys } = this.options;
+    try {
+      // From the stream's start: reports sent before the group existed are read too.
+      await connection.xgroup('CREATE', reportStreamKey(keys), GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    this.stopping = false;
+    this.reader = connection.duplicate();
+    this.reader.on('error', () => {});
+    // What a previous life read but did not acknowledge comes first.
+    this.retryAt = 1;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.reader?.disconnect();
+    await this.loop;
+    this.loop = null;
+    this.reader = null;
+  }
+
+  private async run(): Promise<void> {
+    const { batch = 500, blockMs = 1000, retryMs = 1000 } = this.options;
+    const key = reportStreamKey(this.options.keys);
+    while (!this.stopping) {
+      try {
+        if (this.retryAt && Date.now() >= this.retryAt) {
+          this.retryAt = 0;
+          await this.drainPending(key, batch, retryMs);
+          continue;
+        }
+        const wait = this.retryAt ? Math.max(1, Math.min(blockMs, this.retryAt - Date.now())) : blockMs;
+        const reply = (await this.reader!.xreadgroup(
+          'GROUP',
+          GROUP,
+          CONSUMER,
+          'COUNT',
+          batch,
+          'BLOCK',
+          wait,
+          'STREAMS',
+          key,
+          '>',
+        )) as ReadReply;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
+      } catch {
+        if (this.stopping) break;
+        // Redis away or restarting: the reports wait in the stream.
+        await new Promise((r) => setTimeout(r, 250));
+        this.retryAt ||= Date.now() + retryMs;
+      }
+    }
+  }
+
+  /** Hands over again every report read earlier and never acknowledged, oldest first. */
+  private async drainPending(key: string, batch: number, retryMs: number): Promise<void> {
+    let after = '0';
+    for (;;) {
+      const reply = (await this.reader!.xreadgroup(
+        'GROUP',
+        GROUP,
+        CONSUMER,
+        'COUNT',
+        batch,
+        'STREAMS',
+        key,
+        after,
+      )) as ReadReply;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (!entries.length || this.stopping) return;
+      if (!(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
+      after = entries[entries.length - 1]![0];
+    }
+  }
+
+  /** Hands a batch over at once (their store writes share one commit); true when all were taken. */
+  private async deliver(key: string, entries: StreamEntry[]): Promise<boolean> {
+    const outcomes = await Promise.all(
+      entries.map(async ([id, fields]): Promise<{ id: string; done: boolean; dead?: string }> => {
+        const text = fieldValue(fields, FIELD);
+        let data: unknown;
+        try {
+          data = JSON.parse(text ?? '');
+        } catch {
+          return { id, done: true, dead: `not JSON: ${String(text).slice(0, 200)}` };
+        }
+        try {
+          await this.options.handle(data);
+          return { id, done: true };
+        } catch (err) {
+          if (err instanceof MalformedMessageError) return { id, done: true, dead: err.message };
+          return { id, done: false };
+        }
+      }),
+    );
+    const done = outcomes.filter((o) => o.done).map((o) => o.id);
+    if (done.length) {
+      const tx = this.options.connection.multi();
+      for (const o of outcomes) {
+        if (!o.dead) continue;
+        const fields = entries.find(([id]) => id === o.id)![1];
+        tx.xadd(
+          deadReportStreamKey(this.options.keys),
+          '*',
+          FIELD,
+          fieldValue(fields, FIELD) ?? '',
+          'error',
+          o.dead,
+        );
+      }
+      tx.xack(key, GROUP, ...done).xdel(key, ...done);
+      await tx.exec();
+    }
+    return done.length === entries.length;
+  }
+}
+
+function fieldValue(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
