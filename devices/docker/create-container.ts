@@ -19,6 +19,9 @@ export function createDeviceContainer(
     Env: Object.entries(settings.env).map(([k, v]) => `${k}=${v}`),
     Labels: containerLabels(device.host, device.id, options.instance),
     NetworkDisabled: settings.network === 'none',
+    // A stop (the engine shutting down, a restart) gives the test 1 s after SIGTERM, not Docker's 10 s:
+    // a keepalive `sleep` as PID 1 ignores SIGTERM and would hold the engine's restart up.
+    StopTimeout: 1,
     HostConfig: {
       NetworkMode: settings.network,
       Memory: settings.memoryMb * 1024 * 1024,
