@@ -212,9 +212,19 @@ export class DeviceWorker {
     };
     const startNotice = this.deps.startNoticeMs > 0 ? setTimeout(sendStart, this.deps.startNoticeMs) : null;
     if (!startNotice) sendStart();
-    const cancel = new AbortController();
-    const untrack = this.deps.track(payload.runId, cancel);
-    const signal = AbortSignal.any([cancel.signal, leaseLost]);
+    // One controller stops the test: a cancel broadcast aborts it, and so does a lost lease (without
+    // AbortSignal.any, whose per-call cost shows at hundreds of tests a second).
+    const stop = new AbortController();
+    let leaseWasLost = false;
+    const onLeaseLost = () => {
+      if (stop.signal.aborted) return;
+      leaseWasLost = true;
+      stop.abort(leaseLost.reason);
+    };
+    if (leaseLost.aborted) onLeaseLost();
+    else leaseLost.addEventListener('abort', onLeaseLost, { once: true });
+    const untrack = this.deps.track(payload.runId, stop);
+    const signal = stop.signal;
     let result: RunResult;
     let attachments: Artifact[] = [];
     let logLines: string[] = [];
@@ -248,9 +258,10 @@ export class DeviceWorker {
       };
     } finally {
       untrack();
+      leaseLost.removeEventListener('abort', onLeaseLost);
       if (startNotice) clearTimeout(startNotice);
     }
-    const status: AttemptStatus = cancel.signal.aborted ? 'cancelled' : result.status;
+    const status: AttemptStatus = stop.signal.aborted && !leaseWasLost ? 'cancelled' : result.status;
     await this.afterRun(status);
     if (status === 'error') this.deps.onInfraError?.(device, result.error?.message ?? 'infrastructure error');
     const refs = [];

@@ -81,10 +81,8 @@ export class ControlPlane {
     this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
     this.queues = new PoolQueues(deps.redis, this.keys);
-    this.writes = new WriteBatch(
-      (group) => this.events.batch(() => deps.store.transaction(group)),
-      (write) => this.events.batch(() => deps.store.transaction(write)),
-    );
+    // Events of a transaction reach listeners only once it committed (none from one rolled back).
+    this.writes = new WriteBatch((writes) => this.events.batch(() => deps.store.transaction(writes)));
   }
 
   get store(): Store {
@@ -241,16 +239,19 @@ export class ControlPlane {
   private recordStarted(msg: AttemptStarted): void {
     const job = this.store.jobs.get(msg.jobId);
     if (!job || job.state === 'done') return;
+    this.store.jobs.markRunning(job.id, msg.deviceId);
     this.announceStart(job, msg);
   }
 
-  /** Records that an attempt started; `run` when the caller has read it (a started run is not updated). */
+  /**
+   * The run is running and listeners hear of the attempt's start. `run` when the caller has read it (a
+   * running run is not updated again).
+   */
   private announceStart(
     job: JobRow,
     start: { runId: string; attempt: number; deviceId: string | null; agent: string; at: number },
     run?: RunHeader,
   ): void {
-    this.store.jobs.markRunning(job.id, start.deviceId);
     if (run?.status !== 'running') this.store.runs.markStarted(start.runId, start.at);
     this.events.publish(start.runId, 'job.started', {
       jobId: job.id,
@@ -282,7 +283,8 @@ export class ControlPlane {
         : null;
     const inserted = this.store.attempts.insert(report, signature?.hash ?? null);
     if (inserted) {
-      // A test shorter than the agent's start notice delay had no start message: its report is both.
+      // A test shorter than the agent's start notice delay had no start message: its report is both (the
+      // job goes from queued to its verdict, or back to queued for a retry, without showing as running).
       if (report.startSent === false) this.announceStart(job, { ...report, at: report.startedAt }, run);
       this.store.jobs.countAttempt(job.id, report.status === 'error');
     }

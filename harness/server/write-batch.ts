@@ -6,24 +6,22 @@ interface Pending {
 
 /**
  * Groups the control plane's store writes that arrive in the same turn of the event loop (reports and
- * start messages of many devices) into one outer transaction: one commit for the group instead of one
- * per message. Each write still runs in its own nested transaction (a savepoint), so one that throws
- * rolls back alone and rejects alone; the others commit.
+ * start messages of many devices) into one transaction: one commit for the group instead of one per
+ * message. If one write of the group throws, the group is rolled back and every write runs again in a
+ * transaction of its own, so the one that throws rejects alone and the others commit. (Writes are
+ * functions of the store and their message, so running one again after a rollback is safe.)
  */
 export class WriteBatch {
   private pending: Pending[] = [];
   private scheduled = false;
 
   /**
-   * @param outer runs the whole group, e.g. the event bus's batch around a store transaction.
-   * @param inner runs one write, e.g. a nested store transaction.
+   * @param transaction runs writes in one transaction (e.g. the event bus's batch around a store
+   *   transaction): all of them commit, or none if it throws.
    */
-  constructor(
-    private readonly outer: (group: () => void) => void,
-    private readonly inner: <T>(write: () => T) => T,
-  ) {}
+  constructor(private readonly transaction: <T>(writes: () => T) => T) {}
 
-  /** Resolves with the write's result once the group it joined has committed. */
+  /** Resolves with the write's result once the transaction it joined has committed. */
   submit<T>(write: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ write, resolve: resolve as (value: unknown) => void, reject });
@@ -38,26 +36,20 @@ export class WriteBatch {
     const group = this.pending;
     this.pending = [];
     this.scheduled = false;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let values: unknown[];
     try {
-      this.outer(() => {
-        for (const item of group) {
-          try {
-            outcomes.push({ ok: true, value: this.inner(item.write) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
+      values = this.transaction(() => group.map((item) => item.write()));
+    } catch {
+      // Rolled back as a whole: one at a time, each in its own transaction.
+      for (const item of group) {
+        try {
+          item.resolve(this.transaction(item.write));
+        } catch (error) {
+          item.reject(error);
         }
-      });
-    } catch (error) {
-      // The commit itself failed: nothing of the group was written.
-      for (const item of group) item.reject(error);
+      }
       return;
     }
-    group.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error);
-    });
+    for (const [i, item] of group.entries()) item.resolve(values[i]);
   }
 }
