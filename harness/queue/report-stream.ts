@@ -109,19 +109,7 @@ export class ReportConsumer {
           continue;
         }
         const wait = this.retryAt ? Math.max(1, Math.min(blockMs, this.retryAt - Date.now())) : blockMs;
-        const reply = (await this.reader!.xreadgroup(
-          'GROUP',
-          GROUP,
-          CONSUMER,
-          'COUNT',
-          batch,
-          'BLOCK',
-          wait,
-          'STREAMS',
-          key,
-          '>',
-        )) as ReadReply;
-        const entries = reply?.[0]?.[1] ?? [];
+        const entries = await this.read(key, batch, '>', wait);
         if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
         if (entries.length && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
       } catch {
@@ -137,21 +125,33 @@ export class ReportConsumer {
   private async drainPending(key: string, batch: number, retryMs: number): Promise<void> {
     let after = '0';
     for (;;) {
-      const reply = (await this.reader!.xreadgroup(
-        'GROUP',
-        GROUP,
-        CONSUMER,
-        'COUNT',
-        batch,
-        'STREAMS',
-        key,
-        after,
-      )) as ReadReply;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await this.read(key, batch, after);
       if (!entries.length || this.stopping) return;
       if (!(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
       after = entries[entries.length - 1]![0];
     }
+  }
+
+  /** Reads up to `batch` entries: new ones ('>', waiting up to `blockMs`) or this consumer's pending ones after an id. */
+  private async read(key: string, batch: number, from: string, blockMs?: number): Promise<StreamEntry[]> {
+    const reader = this.reader!;
+    const reply = (
+      blockMs === undefined
+        ? await reader.xreadgroup('GROUP', GROUP, CONSUMER, 'COUNT', batch, 'STREAMS', key, from)
+        : await reader.xreadgroup(
+            'GROUP',
+            GROUP,
+            CONSUMER,
+            'COUNT',
+            batch,
+            'BLOCK',
+            blockMs,
+            'STREAMS',
+            key,
+            from,
+          )
+    ) as ReadReply;
+    return reply?.[0]?.[1] ?? [];
   }
 
   /** Hands a batch over at once (their store writes share one commit); true when all were taken. */

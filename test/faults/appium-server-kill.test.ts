@@ -22,7 +22,7 @@ import {
   expectNoLeaseLeft,
   startFaultLab,
   until,
-  waitForEvent,
+  submitAndWaitForStart,
   waitForRunOrExplain,
   writeSuite,
 } from './fault-lab.ts';
@@ -185,18 +185,11 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
       });
       const { server } = lab;
       const agent = await lab.startAgent(AGENT, ['--app-url', app.url]);
-      const { run } = await server.controlPlane.submit({
-        query: 'tag:appium-fault',
-        options: { ordering: 'fifo' },
-      });
-      const long = server.store.jobs.listByRun(run.id).find((j) => j.testId === 'appium.long')!;
-      const started = await waitForEvent(
-        server.store,
-        run.id,
-        'the long test to start',
-        (e) => e.type === 'job.started' && e.payload['jobId'] === long.id,
-      );
-      const victim = String(started.payload['deviceId']);
+      const {
+        runId,
+        job: long,
+        deviceId: victim,
+      } = await submitAndWaitForStart(lab, 'appium-fault', 'appium.long');
       // The long test's body runs: its session is on the search screen.
       await until(
         'the long test to browse the search screen',
@@ -228,15 +221,15 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
       const restartedPid = appium.pid!;
       expect(restartedPid).not.toBe(killedPid);
 
-      const status = await waitForRunOrExplain(lab, run.id, 60_000);
-      const results = expectOneResultPerJob(server.store, run.id);
+      const status = await waitForRunOrExplain(lab, runId, 60_000);
+      const results = expectOneResultPerJob(server.store, runId);
       const story = `killed at ${killedAt}, restarted at ${restartedAt}\n${describeResults(results)}`;
       if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
 
       expect(interrupted).toMatchObject({ status: 'error', errorKind: 'infra', deviceId: victim });
       expect(interrupted.startedAt).toBeLessThan(killedAt);
       const retry = server.store.events
-        .since(run.id)
+        .since(runId)
         .find((e) => e.type === 'job.retry' && e.payload['jobId'] === long.id);
       expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
       for (const { job, attempts } of results) {

@@ -17,7 +17,7 @@ import {
   PrivateDockerd,
   startFaultLab,
   until,
-  waitForEvent,
+  submitAndWaitForStart,
   waitForRunOrExplain,
   writeSuite,
 } from './fault-lab.ts';
@@ -102,18 +102,11 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
       labs.push(lab);
       const { server } = lab;
       const agent = await lab.startAgent(AGENT, ['--app-url', 'http://127.0.0.1:9/']);
-      const { run } = await server.controlPlane.submit({
-        query: 'tag:engine',
-        options: { ordering: 'fifo' },
-      });
-      const long = server.store.jobs.listByRun(run.id).find((j) => j.testId === 'engine.long')!;
-      const started = await waitForEvent(
-        server.store,
-        run.id,
-        'the long test to start',
-        (e) => e.type === 'job.started' && e.payload['jobId'] === long.id,
-      );
-      const victim = String(started.payload['deviceId']);
+      const {
+        runId,
+        job: long,
+        deviceId: victim,
+      } = await submitAndWaitForStart(lab, 'engine', 'engine.long');
       // Its container runs and the test's exec is in progress: now the engine dies.
       await until('the long test exec to run in its container', async () => {
         const [info] = await engine.docker.listContainers({
@@ -132,8 +125,8 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
       await engine.start();
       const restartedAt = Date.now();
 
-      const status = await waitForRunOrExplain(lab, run.id, 60_000);
-      const results = expectOneResultPerJob(server.store, run.id);
+      const status = await waitForRunOrExplain(lab, runId, 60_000);
+      const results = expectOneResultPerJob(server.store, runId);
       const story = `killed at ${killedAt}, restarted at ${restartedAt}\n${describeResults(results)}`;
       if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
 
@@ -142,7 +135,7 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
       expect(interrupted.startedAt).toBeLessThan(killedAt);
       expect(interrupted.message).toMatch(/ECONNREFUSED|ENOENT|ECONNRESET|socket hang up/);
       const retry = server.store.events
-        .since(run.id)
+        .since(runId)
         .find((e) => e.type === 'job.retry' && e.payload['jobId'] === long.id);
       expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
       for (const { job, attempts } of results) {
@@ -155,7 +148,7 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
         }
       }
       expect(['passed', 'error']).toContain(status);
-      expect(server.store.runs.get(run.id)?.status).toBe(status);
+      expect(server.store.runs.get(runId)?.status).toBe(status);
 
       // Nothing left behind: no lease, no container of the agent on the engine (removed by the agent that
       // is still running, not by a reaper at its next start), and the agent lived through it.

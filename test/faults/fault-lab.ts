@@ -16,7 +16,6 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { LABEL_AGENT } from '../../devices/docker/labels.ts';
 import { type DevlabConfig, loadConfig } from '../../harness/config/config.ts';
-import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import {
   type ControlPlaneService,
   startControlPlaneService,
@@ -26,7 +25,7 @@ import type { StoredEvent } from '../../harness/store/events-repo.ts';
 import type { AttemptRow } from '../../harness/store/attempts-repo.ts';
 import type { JobRow } from '../../harness/store/jobs-repo.ts';
 import type { Store } from '../../harness/store/store.ts';
-import type { AgentProcess } from '../support/agent-process.ts';
+import { type AgentProcess, spawnDevlab } from '../support/agent-process.ts';
 import { waitForRun } from '../support/lab-harness.ts';
 import { REDIS_URL } from '../support/services.ts';
 import { dropPrefix, scanKeys } from '../support/redis-keys.ts';
@@ -324,7 +323,8 @@ export async function startFaultLab(options: {
     agents,
     async startAgent(host, extraArgs = []) {
       if (closed) throw new Error('the fault lab is closed');
-      const agent = await spawnAgentProcess(
+      const agent = await spawnDevlab(
+        'agent',
         [
           '--host',
           host,
@@ -337,7 +337,8 @@ export async function startFaultLab(options: {
           ...extraArgs,
         ],
         env,
-        (starting) => agents.push(starting),
+        // Registered before it is ready: a lab closed meanwhile still stops it.
+        { ready: 'devlab agent ', startTimeoutMs: 90_000, track: (starting) => agents.push(starting) },
       );
       // A test that timed out may have closed the lab while this agent was starting.
       if (closed) await agent.stop();
@@ -358,61 +359,6 @@ export async function startFaultLab(options: {
   };
 }
 
-/**
- * `devlab agent` as a separate process, like `spawnAgent`, but registered (through `track`) as soon as it is
- * spawned and killed when it does not start in time, so that no agent outlives its test whatever happens.
- */
-function spawnAgentProcess(
-  args: string[],
-  env: Record<string, string>,
-  track: (agent: AgentProcess) => void,
-  startTimeoutMs = 90_000,
-): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [`${PROJECT_ROOT}/harness/cli/devlab.js`, 'agent', ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    // It leads its own process group: a stop ends whatever it started too.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const killGroup = (signal: NodeJS.Signals) => {
-    if (child.pid) killPid(-child.pid, signal);
-  };
-  const agent: AgentProcess = {
-    child,
-    output: () => out,
-    kill9: () => killGroup('SIGKILL'),
-    stop: async () => {
-      if (exited()) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      killGroup('SIGTERM');
-      const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
-    },
-  };
-  track(agent);
-  return new Promise<AgentProcess>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      killGroup('SIGKILL');
-      reject(new Error(`agent did not start within ${startTimeoutMs} ms:\n${out}`));
-    }, startTimeoutMs);
-    child.stdout?.on('data', () => {
-      if (!out.includes('devlab agent ')) return;
-      clearTimeout(timer);
-      resolve(agent);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`agent exited with ${code}:\n${out}`));
-    });
-  });
-}
-
 /** The first stored event of the run that matches (polls the store, so an event already past is found too). */
 export function waitForEvent(
   store: Store,
@@ -422,6 +368,25 @@ export function waitForEvent(
   timeoutMs = 60_000,
 ): Promise<StoredEvent> {
   return until(what, () => store.events.since(runId, 0, 100_000).find(match), timeoutMs, 50);
+}
+
+/** Submits the run of the tests tagged `tag` and waits until the attempt of `testId` started; returns where. */
+export async function submitAndWaitForStart(
+  lab: FaultLab,
+  tag: string,
+  testId: string,
+): Promise<{ runId: string; job: JobRow; deviceId: string }> {
+  const { store, controlPlane } = lab.server;
+  const { run } = await controlPlane.submit({ query: `tag:${tag}`, options: { ordering: 'fifo' } });
+  const job = store.jobs.listByRun(run.id).find((j) => j.testId === testId);
+  if (!job) throw new Error(`run ${run.id} has no job for ${testId}`);
+  const started = await waitForEvent(
+    store,
+    run.id,
+    `${testId} to start`,
+    (e) => e.type === 'job.started' && e.payload['jobId'] === job.id,
+  );
+  return { runId: run.id, job, deviceId: String(started.payload['deviceId']) };
 }
 
 export interface JobResults {

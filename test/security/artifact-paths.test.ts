@@ -2,43 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDriverRegistry } from '../../devices/default-registry.ts';
-import { parseInventory } from '../../devices/inventory/load.ts';
-import { defineTest } from '../../suites/define-test.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { type AuthedApi, startAuthedApi } from '../api/authed-api.ts';
-import { type LabHarness, startLabHarness } from '../support/lab-harness.ts';
+import type { LabHarness } from '../support/lab-harness.ts';
+import { startIdleLab } from './idle-lab.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import { type RawResponse, rawRequest } from './raw-http.ts';
-
-// Agents are never started: the run's jobs only have to exist for uploads to be accepted, so this file
-// needs Redis and SQLite but no device.
-const INVENTORY = `
-devices:
-  - id: sec-paths-box-1
-    name: security paths box
-    driver: docker
-    model: sec-paths-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-sec-paths
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-`;
-
-const TESTS = [
-  defineTest(
-    {
-      id: 'sec.paths',
-      title: 'never runs',
-      component: 'platform',
-      owner: 'qa',
-      requires: { drivers: ['docker'] },
-    },
-    async () => {},
-  ),
-];
 
 /** Every regular file under `dir`, relative to it. */
 function walk(dir: string, rel = ''): string[] {
@@ -91,14 +60,8 @@ describe('artifact names and artifact URLs cannot reach outside the data dir (re
     const previous = process.env['TMPDIR'];
     process.env['TMPDIR'] = sandbox;
     try {
-      lab = await startLabHarness({
-        inventory: parseInventory(INVENTORY, 'sec-paths.yaml'),
-        tests: TESTS,
-        registry: createDriverRegistry({}),
-        agentIds: ['agent-sec-paths'],
-        appUrl: 'http://127.0.0.1:9/',
-        deferAgents: true,
-      });
+      // Agents are never started: the run's jobs only have to exist for uploads to be accepted.
+      lab = await startIdleLab('paths');
     } finally {
       if (previous === undefined) delete process.env['TMPDIR'];
       else process.env['TMPDIR'] = previous;

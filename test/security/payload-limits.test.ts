@@ -1,41 +1,11 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDriverRegistry } from '../../devices/default-registry.ts';
-import { parseInventory } from '../../devices/inventory/load.ts';
 import { liveDevicesProvider } from '../../harness/api/live-devices.ts';
-import { defineTest } from '../../suites/define-test.ts';
 import { type AuthedApi, call, startAuthedApi } from '../api/authed-api.ts';
-import { type LabHarness, startLabHarness } from '../support/lab-harness.ts';
+import type { LabHarness } from '../support/lab-harness.ts';
+import { idleLabInventory, startIdleLab } from './idle-lab.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import { type RawResponse, rawRequest } from './raw-http.ts';
-
-// Agents are never started: the limits are the HTTP layer's, the run's jobs only have to exist.
-const INVENTORY = `
-devices:
-  - id: sec-limits-box-1
-    name: security limits box
-    driver: docker
-    model: sec-limits-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-sec-limits
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-`;
-
-const TESTS = [
-  defineTest(
-    {
-      id: 'sec.limits',
-      title: 'never runs',
-      component: 'platform',
-      owner: 'qa',
-      requires: { drivers: ['docker'] },
-    },
-    async () => {},
-  ),
-];
 
 const JSON_LIMIT = 64 * 1024;
 const ARTIFACT_LIMIT = 50 * 1024 * 1024;
@@ -60,21 +30,15 @@ describe('oversized request bodies answer 413 with a message and the server keep
   let admin: string;
   let runId: string;
   let jobId: string;
-  const inventory = parseInventory(INVENTORY, 'sec-limits.yaml');
+  const inventory = idleLabInventory('limits');
   const deviceId = inventory[0]!.id;
   let idSeq = 0;
   const freshId = () => (0xfeed000000 + ++idSeq).toString(16).padStart(20, '0');
 
   beforeAll(async () => {
     if (!up) return;
-    lab = await startLabHarness({
-      inventory,
-      tests: TESTS,
-      registry: createDriverRegistry({}),
-      agentIds: ['agent-sec-limits'],
-      appUrl: 'http://127.0.0.1:9/',
-      deferAgents: true,
-    });
+    // Agents are never started: the limits are the HTTP layer's, the run's jobs only have to exist.
+    lab = await startIdleLab('limits', inventory);
     api = await startAuthedApi(lab, {
       bodyLimitBytes: JSON_LIMIT,
       devices: liveDevicesProvider(lab.redis, inventory, { prefix: lab.keys.keyPrefix }),

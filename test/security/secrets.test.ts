@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -17,7 +17,7 @@ import { freePort } from '../../devices/appium/free-port.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { Store } from '../../harness/store/store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
-import { type AgentProcess, spawnAgent } from '../support/agent-process.ts';
+import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 // Distinctive values: any of them found anywhere below is a leak.
@@ -163,51 +163,8 @@ function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
 }
 
 /** `devlab server` as a real process, its output captured. Resolves once it listens. */
-async function spawnServer(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [DEVLAB, 'server', ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 60 s:\n${out}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (out.includes('devlab server listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    child,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      const group = (signal: NodeJS.Signals) => {
-        try {
-          process.kill(-child.pid!, signal);
-        } catch {
-          // already gone
-        }
-      };
-      group('SIGTERM');
-      const timer = setTimeout(() => group('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
-    },
-  };
+function spawnServer(args: string[], env: Record<string, string>): Promise<DevlabProcess> {
+  return spawnDevlab('server', args, env, { ready: 'devlab server listening on' });
 }
 
 /** Every file under `dir` (absolute paths). */
