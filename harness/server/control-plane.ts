@@ -288,7 +288,7 @@ export class ControlPlane {
       if (report.startSent === false) this.announceStart(job, { ...report, at: report.startedAt }, run);
       this.store.jobs.countAttempt(job.id, report.status === 'error');
     }
-    const attempts = this.store.attempts.listByJob(job.id);
+    const attempts = this.store.attempts.summaries(job.id);
     const latest = Math.max(...attempts.map((a) => a.attempt));
     if (report.attempt < latest) return null;
     const step = nextStep(attempts, {

@@ -1,3 +1,4 @@
+import type { AttemptSummary } from '../scheduler/retry-policy.ts';
 import type { AttemptReport, CaseResult } from '../protocol/job.ts';
 import type { AttemptStatus } from '../protocol/verdict.ts';
 import type { Db } from './database.ts';
@@ -76,6 +77,13 @@ export class AttemptsRepo {
          FROM attempts WHERE job_id = ? ORDER BY attempt`,
       )
       .all(jobId) as AttemptRow[];
+  }
+
+  /** What the retry policy reads of a job's attempts (every report reads it: only three columns). */
+  summaries(jobId: string): AttemptSummary[] {
+    return this.db
+      .prepare('SELECT attempt, status, device_id AS deviceId FROM attempts WHERE job_id = ?')
+      .all(jobId) as AttemptSummary[];
   }
 
   casesOf(jobId: string, attempt: number): CaseResult[] {
