@@ -60,6 +60,8 @@ export class FailureModel {
   trainings = 0;
   /** Class weight of failures in the last fit (for the calibration fallback). */
   positiveWeight = 1;
+  /** Failures among the rows of the last fit: how much the model's learned preferences rest on. */
+  fitPositives = Number.POSITIVE_INFINITY;
   /**
    * Linear (wide) component fitted by full-batch convex optimisation on the same rows; the
    * model's raw output averages its logit with the network's (weight `wideWeight`).
@@ -121,6 +123,7 @@ export class FailureModel {
       const ys = tf.tensor2d(y, [fitN, 1]);
       const wPos = Math.max(1, Math.min(o.maxPositiveWeight, (fitN - pos) / pos));
       this.positiveWeight = wPos;
+      this.fitPositives = pos;
       const hist = await this.network.fit(xs, ys, {
         epochs: o.epochs,
         batchSize: o.batchSize,

@@ -24,6 +24,11 @@ const metaSchema = z.object({
   platt: z.object({ a: z.number(), b: z.number() }),
   trainedRows: z.number().int().nonnegative(),
   trainings: z.number().int().nonnegative(),
+  /** The linear (wide) part, whose logit is averaged with the network's; absent in older versions. */
+  wide: z.object({ weights: z.array(z.number()), bias: z.number(), weight: z.number() }).optional(),
+  positiveWeight: z.number().positive().optional(),
+  /** Failures in the last fit (null: unknown, an older version; treated as enough). */
+  fitPositives: z.number().int().nonnegative().nullable().optional(),
 });
 export type ModelMeta = z.infer<typeof metaSchema>;
 
@@ -70,6 +75,9 @@ export async function saveModelVersion(dir: string, model: FailureModel, activat
     platt: model.platt,
     trainedRows: model.trainedRows,
     trainings: model.trainings,
+    wide: { weights: Array.from(model.wide.weights), bias: model.wide.bias, weight: model.wideWeight },
+    positiveWeight: model.positiveWeight,
+    fitPositives: Number.isFinite(model.fitPositives) ? model.fitPositives : null,
   };
   await writeFile(path.join(vdir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   if (activate) await setActiveVersion(dir, version);
@@ -119,5 +127,16 @@ export async function loadModelVersion(dir: string, version?: string): Promise<F
   const model = new FailureModel(network, meta.config, meta.platt);
   model.trainedRows = meta.trainedRows;
   model.trainings = meta.trainings;
+  if (meta.wide && meta.wide.weights.length === model.wide.weights.length) {
+    model.wide.weights.set(meta.wide.weights);
+    model.wide.bias = meta.wide.bias;
+    model.wideWeight = meta.wide.weight;
+  } else {
+    // An older version, saved without its linear part: the network alone (approximate, as its calibration
+    // was fitted on the average, but far closer than averaging with an untrained linear part).
+    model.wideWeight = 0;
+  }
+  if (meta.positiveWeight !== undefined) model.positiveWeight = meta.positiveWeight;
+  if (typeof meta.fitPositives === 'number') model.fitPositives = meta.fitPositives;
   return model;
 }

@@ -18,6 +18,24 @@ export interface ScoreOptions {
    * calibrated probability p as a noisy-OR: 1 - (1 - p)(1 - w r). 0 disables it.
    */
   recencyWeight?: number;
+  /** Failures the model must have been fitted on before it ranks pairs that never failed (see below). */
+  minPositives?: number;
+}
+
+/**
+ * A model fitted on few failures has no evidence about pairs that never failed: what it learned about
+ * them (from a handful of positives) is noise, and ordering never-failed pairs by it was worse than
+ * random on the public histories. Until its last fit held this many failures, such pairs are left tied
+ * (score 0, below every pair with a failure), like the heuristic leaves them; the model still orders
+ * the pairs that did fail. 10 failures per feature: the usual events-per-variable rule for logistic
+ * models (Peduzzi et al., 1996), fixed from the feature count, not tuned on any history.
+ */
+export const MIN_POSITIVES_TO_GENERALIZE = 10 * FEATURE_COUNT;
+
+/** Whether the pair or its test ever failed (the evidence the heuristic ranks by). */
+function hasFailed(state: HistoryState, q: PairQuery): boolean {
+  const k = state.keysOf(q);
+  return (state.get('pair', k.pair)?.fails ?? 0) > 0 || (state.get('test', k.test)?.fails ?? 0) > 0;
 }
 
 export const DEFAULT_RECENCY_WEIGHT = 0.3;
@@ -42,10 +60,11 @@ export function scorePairs(
     const dense = featureMatrix(state, pairs, ctx);
     const p = model.predict({ n, dense, ...idColumns(pairs, model.config) });
     const col = FEATURE_NAMES.indexOf('pair_decay');
+    const generalizes = model.fitPositives >= (options.minPositives ?? MIN_POSITIVES_TO_GENERALIZE);
     for (let i = 0; i < n; i++) {
       // r = 1 - exp(-decayed pair failures), already a feature column
       const r = dense[i * FEATURE_COUNT + col]!;
-      out[i] = 1 - (1 - p[i]!) * (1 - w * r);
+      out[i] = generalizes || hasFailed(state, pairs[i]!) ? 1 - (1 - p[i]!) * (1 - w * r) : 0;
     }
     return out;
   }

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../analysis/backend.ts';
 import type { HistoryRow } from '../../analysis/history/row.ts';
-import { idColumns } from '../../analysis/model/failure-model.ts';
+import { type FailureModel, idColumns } from '../../analysis/model/failure-model.ts';
 import { activeVersion, loadModelVersion, saveModelVersion } from '../../analysis/model/store.ts';
 import { trainOnHistory } from '../../analysis/model/train-history.ts';
 import { featureMatrix } from '../../analysis/features/vector.ts';
 import type { PairQuery } from '../../analysis/features/state.ts';
-import { rankPairs } from '../../analysis/ranking/rank.ts';
+import { MIN_POSITIVES_TO_GENERALIZE, rankPairs, scorePairs } from '../../analysis/ranking/rank.ts';
 import { seededRandom } from '../../analysis/model/hash.ts';
 
 /** 60 cycles; `play_hevc` fails on the model without HEVC (stick-r3) and passes elsewhere. */
@@ -67,6 +67,28 @@ describe('failure model on the wasm backend', () => {
     expect(ranked[0]!.reasons.join(' ')).toMatch(/failed \d of the last 5 runs/);
   });
 
+  it('leaves pairs that never failed tied until the model was fitted on enough failures', () => {
+    const fresh: PairQuery[] = [
+      { test: 'brand_new_a', device: 'stick-1', deviceModel: 'stick-r3', firmware: '1.0' },
+      { test: 'brand_new_b', device: 'tv-1', deviceModel: 'tv-s9', firmware: '1.0' },
+      queries[0]!,
+    ];
+    // The trained model is certain on this small history (0 or 1); the gate is about ties, so a model that
+    // answers 0.2 everywhere shows it. Its fit held the real model's failure count.
+    expect(trained.model.fitPositives).toBeGreaterThan(20);
+    expect(trained.model.fitPositives).toBeLessThan(MIN_POSITIVES_TO_GENERALIZE);
+    const flat = Object.assign(Object.create(trained.model) as FailureModel, {
+      predict: (ex: { n: number }) => new Float32Array(ex.n).fill(0.2),
+    });
+    const gated = scorePairs(trained.state, flat, fresh, {});
+    expect(Array.from(gated.subarray(0, 2))).toEqual([0, 0]);
+    expect(gated[2]).toBeGreaterThan(0.2);
+    // Trusted (as with enough failures), the model scores never-failed pairs by what it learned.
+    const open = scorePairs(trained.state, flat, fresh, {}, { minPositives: 0 });
+    expect(Array.from(open.subarray(0, 2))).toEqual([0.20000000298023224, 0.20000000298023224]);
+    expect(open[2]).toBe(gated[2]);
+  });
+
   it('saves and loads a version in the TF.js format with an active pointer', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'model-'));
     const v1 = await saveModelVersion(dir, trained.model);
@@ -86,6 +108,12 @@ describe('failure model on the wasm backend', () => {
     const a = trained.model.predict(ex);
     const b = loaded.predict(ex);
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]!, 5);
+    // The linear part and what the ranking reads of the last fit come back too.
+    expect(trained.model.wide.weights.some((w) => w !== 0)).toBe(true);
+    expect(Array.from(loaded.wide.weights)).toEqual(Array.from(trained.model.wide.weights));
+    expect(loaded.wide.bias).toBe(trained.model.wide.bias);
+    expect(loaded.fitPositives).toBe(trained.model.fitPositives);
+    expect(loaded.positiveWeight).toBe(trained.model.positiveWeight);
     loaded.dispose();
   });
 });
