@@ -75,19 +75,23 @@ export class ReportConsumer {
   constructor(private readonly options: ReportConsumerOptions) {}
 
   async start(): Promise<void> {
-    const { connection, keys } = this.options;
-    try {
-      // From the stream's start: reports sent before the group existed are read too.
-      await connection.xgroup('CREATE', reportStreamKey(keys), GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+    await this.createGroup();
     this.stopping = false;
-    this.reader = connection.duplicate();
+    this.reader = this.options.connection.duplicate();
     this.reader.on('error', () => {});
     // What a previous life read but did not acknowledge comes first.
     this.retryAt = 1;
     this.loop = this.run();
+  }
+
+  /** From the stream's start: reports sent before the group existed are read too. */
+  private async createGroup(): Promise<void> {
+    const { connection, keys } = this.options;
+    try {
+      await connection.xgroup('CREATE', reportStreamKey(keys), GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
   }
 
   async stop(): Promise<void> {
@@ -112,8 +116,10 @@ export class ReportConsumer {
         const entries = await this.read(key, batch, '>', wait);
         if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
         if (entries.length && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
-      } catch {
+      } catch (err) {
         if (this.stopping) break;
+        // The stream and its group were deleted under a running control plane (a flushed Redis): again.
+        if (String((err as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => {});
         // Redis away or restarting: the reports wait in the stream.
         await new Promise((r) => setTimeout(r, 250));
         this.retryAt ||= Date.now() + retryMs;

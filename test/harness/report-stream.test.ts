@@ -128,6 +128,31 @@ describe('report stream', () => {
     }
   });
 
+  it('goes on after its stream was deleted under it (a flushed Redis)', async () => {
+    const keys = freshKeys();
+    const seen: unknown[] = [];
+    const consumer = new ReportConsumer({
+      connection: redis,
+      keys,
+      handle: async (data) => {
+        seen.push(data);
+      },
+      blockMs: 100,
+    });
+    await consumer.start();
+    try {
+      await sendReport(redis, keys, { i: 1 });
+      await until('the first report', () => seen.length === 1);
+      await dropPrefix(redis, keys.queuePrefix);
+      // Until the group is back, what is sent waits in the new stream and is read from its start.
+      await sendReport(redis, keys, { i: 2 });
+      await until('the report sent after the deletion', () => seen.length === 2);
+      expect(seen).toEqual([{ i: 1 }, { i: 2 }]);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('a consumer stopped before storing a batch reads it again after its restart', async () => {
     const keys = freshKeys();
     let release: () => void = () => {};
