@@ -3,14 +3,41 @@ const SECRET_KEY = /(access[-_]?key|password|passwd|secret|token|api[-_]?key|cre
 
 export const REDACTED = '***';
 
+/** `scheme://user:password@` or `scheme://token@` at the start of a string (a device cloud's hub URL). */
+const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/)([^/@:\s]+)(?::([^/@\s]*))?@/i;
+
+/** The secret part of a URL's credentials: the password, or the user when it stands alone (a token). */
+function urlSecret(text: string): string | null {
+  const m = URL_CREDENTIALS.exec(text);
+  if (!m) return null;
+  return m[3] ? m[3] : m[3] === undefined ? m[2]! : null;
+}
+
+function decodedOrSame(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // a stray '%': not percent-encoded after all
+  }
+}
+
+/** A URL with its credentials' secret part replaced: `https://user:***@hub.example/wd/hub`. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, (_all, scheme: string, user: string, password?: string) =>
+    password === undefined ? `${scheme}${REDACTED}@` : `${scheme}${user}:${REDACTED}@`,
+  );
+}
+
 /**
- * A deep copy with secret values replaced, for logs and CLI output. `extraKeys` names further secret keys,
+ * A deep copy with secret values replaced, for logs and CLI output: values under secret keys, and the
+ * credentials of URLs anywhere (an Appium server URL of a device cloud carries its access key). `extraKeys` names further secret keys,
  * e.g. the capabilities an inventory marks secret.
  */
 export function redact<T>(value: T, extraKeys: readonly string[] = []): T {
   const extra = new Set(extraKeys);
   const walk = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(walk);
+    if (typeof node === 'string') return redactUrlCredentials(node);
     if (node === null || typeof node !== 'object' || Buffer.isBuffer(node)) return node;
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(node)) {
@@ -34,6 +61,8 @@ export function secretValues(value: unknown, extraKeys: readonly string[] = []):
     if (typeof node === 'string' || typeof node === 'number') {
       const text = String(node);
       if (secret && text.length >= 4) out.add(text).add(JSON.stringify(text).slice(1, -1));
+      const inUrl = typeof node === 'string' ? urlSecret(node) : null;
+      if (inUrl && inUrl.length >= 4) out.add(inUrl).add(decodedOrSame(inUrl));
     } else if (Array.isArray(node)) {
       for (const child of node) walk(child, secret);
     } else if (node !== null && typeof node === 'object' && !Buffer.isBuffer(node)) {

@@ -3,7 +3,7 @@ import type { Browser as WdioBrowser } from 'webdriverio';
 import type { Artifact, DeviceRecord } from '../device.ts';
 import type { RunOptions, RunResult, Session, TestBodyFn } from '../driver.ts';
 import { errorInfo, InfrastructureError } from '../errors.ts';
-import { scrubSecrets, secretValues } from '../redact.ts';
+import { redactUrlCredentials, scrubSecrets, secretValues } from '../redact.ts';
 import { runBody, withTimeout } from '../run-body.ts';
 import { captureWebdriverArtifacts } from './artifacts.ts';
 import { cdp } from './cdp.ts';
@@ -57,13 +57,16 @@ export class AppiumSession implements Session {
       return browser;
     } catch (err) {
       // The server's answer may quote the capabilities: their secrets must not reach results and logs.
-      const secrets = secretValues(this.settings.capabilities, this.settings.secretCapabilities);
+      // So may the server URL's own credentials (a device cloud's access key).
+      const secrets = secretValues(
+        { capabilities: this.settings.capabilities, server: this.settings.server },
+        this.settings.secretCapabilities,
+      );
+      const message = scrubSecrets((err as Error).message ?? String(err), secrets);
       throw new InfrastructureError(
-        scrubSecrets(
-          `Appium session on ${this.settings.server} for ${this.device.id} failed: ${(err as Error).message}`,
-          secrets,
-        ),
-        { deviceId: this.device.id, cause: err },
+        `Appium session on ${redactUrlCredentials(this.settings.server)} for ${this.device.id} failed: ${message}`,
+        // The original error is not kept as the cause: loggers print causes, secrets and all.
+        { deviceId: this.device.id, cause: new Error(message) },
       );
     }
   }

@@ -5,7 +5,7 @@ import { DriverRegistry } from '../../devices/driver.ts';
 import { DEFAULT_INVENTORY, loadInventory, parseInventory } from '../../devices/inventory/load.ts';
 import { InventoryError } from '../../devices/inventory/inventory-error.ts';
 import { redactDevice } from '../../devices/inventory/secrets.ts';
-import { redact } from '../../devices/redact.ts';
+import { redact, scrubSecrets, secretValues } from '../../devices/redact.ts';
 import {
   deviceUserAgent,
   parseDeviceUserAgent,
@@ -125,6 +125,26 @@ describe('redact', () => {
     expect(caps['platformName']).toBe('tizen');
     expect(JSON.stringify(safe)).not.toContain('s3cr3t');
     expect(redact({ a: { deviceSerial: 'x' } }, ['deviceSerial'])).toEqual({ a: { deviceSerial: '***' } });
+  });
+
+  it('hides the credentials of URLs (a device cloud hub URL carries its access key) and scrubs them from text', () => {
+    const settings = {
+      server: 'https://lab-user:k3y-9f8e7d@hub.cloud.example/wd/hub',
+      other: 'https://tok3n-abcdef@hub.example',
+      plain: 'http://127.0.0.1:4723',
+      note: 'see https://docs.example/a@b',
+    };
+    expect(redact(settings)).toEqual({
+      server: 'https://lab-user:***@hub.cloud.example/wd/hub',
+      other: 'https://***@hub.example',
+      plain: 'http://127.0.0.1:4723',
+      note: 'see https://docs.example/a@b',
+    });
+    const secrets = secretValues(settings);
+    expect(secrets).toEqual(expect.arrayContaining(['k3y-9f8e7d', 'tok3n-abcdef']));
+    expect(
+      scrubSecrets('POST https://lab-user:k3y-9f8e7d@hub.cloud.example/wd/hub/session failed', secrets),
+    ).toBe('POST https://lab-user:***@hub.cloud.example/wd/hub/session failed');
   });
 });
 
