@@ -51,6 +51,9 @@ export function registerServerCommand(program: Command): void {
         );
         await untilSignal();
         await service.close();
+        // Closed (API, queues, report stream, store): exit, as the agent does, so that a library handle
+        // left open (an ioredis socket after QUIT) cannot keep the server alive until it is killed.
+        process.exit(process.exitCode ?? 0);
       },
     );
 }
