@@ -83,6 +83,20 @@ export class HistoryState {
     return key === undefined ? undefined : this.tables[kind].get(key);
   }
 
+  /** The statistics of every entity a pair belongs to (undefined where there is no history yet). */
+  statsOf(p: PairQuery, keys: PairKeys = this.keysOf(p)): Record<StatsKind, Stats | undefined> {
+    return {
+      pair: this.get('pair', keys.pair),
+      test: this.get('test', keys.test),
+      device: this.get('device', keys.device),
+      model: this.get('model', keys.model),
+      firmware: this.get('firmware', keys.firmware),
+      testModel: this.get('testModel', keys.testModel),
+      testFirmware: this.get('testFirmware', keys.testFirmware),
+      component: this.get('component', keys.component),
+    };
+  }
+
   private bump(kind: StatsKind, key: string | undefined, p: CyclePair, timeMs: number): void {
     if (key === undefined) return;
     const table = this.tables[kind];

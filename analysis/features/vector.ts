@@ -59,14 +59,16 @@ export function pairFeatures(
 ): void {
   const c = state.cycles;
   const k = state.keysOf(q);
-  const pair = state.get('pair', k.pair);
-  const test = state.get('test', k.test);
-  const device = state.get('device', k.device);
-  const model = state.get('model', k.model);
-  const testModel = state.get('testModel', k.testModel);
-  const testFw = state.get('testFirmware', k.testFirmware);
-  const fw = state.get('firmware', k.firmware);
-  const comp = state.get('component', k.component);
+  const {
+    pair,
+    test,
+    device,
+    model,
+    testModel,
+    testFirmware: testFw,
+    firmware: fw,
+    component: comp,
+  } = state.statsOf(q, k);
   const nowMs = ctx.timeMs ?? Number.NaN;
   let timeRec = recency(test, c);
   if (test && Number.isFinite(nowMs) && Number.isFinite(test.lastFailTimeMs))

@@ -12,13 +12,7 @@ export function explainPair(state: HistoryState, q: PairQuery, ctx: CycleContext
   const out: string[] = [];
   const k = state.keysOf(q);
   const c = state.cycles;
-  const pair = state.get('pair', k.pair);
-  const test = state.get('test', k.test);
-  const testFw = state.get('testFirmware', k.testFirmware);
-  const testModel = state.get('testModel', k.testModel);
-  const fw = state.get('firmware', k.firmware);
-  const device = state.get('device', k.device);
-  const model = state.get('model', k.model);
+  const { pair, test, testFirmware: testFw, testModel, firmware: fw, device, model } = state.statsOf(q, k);
 
   const fwRecent = lastK(testFw, 5);
   if (fwRecent.fails > 0)

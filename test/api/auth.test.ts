@@ -1,15 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect as assert } from 'expect';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import { parseInventory } from '../../devices/inventory/load.ts';
 import { hashToken } from '../../harness/auth/token.ts';
 import { liveDevicesProvider } from '../../harness/api/live-devices.ts';
-import { defineTest } from '../../suites/define-test.ts';
 import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
 import { type AuthedApi, call, startAuthedApi } from './authed-api.ts';
+import { containerBox, shellTest } from '../support/container-box.ts';
 
 // Every control plane on a Redis consumes the one shared results queue and drops reports of jobs it does
 // not know, so a lab running elsewhere on the machine would swallow this file's reports. A Redis database
@@ -22,44 +21,9 @@ vi.hoisted(() => {
 // Model names of their own so these pools' queues never meet another test file's.
 const INVENTORY = `
 devices:
-  - id: api-auth-box-1
-    name: API auth container box
-    driver: docker
-    model: api-auth-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-api
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 64 }
-  - id: api-auth-spare-1
-    name: API auth spare (no agent)
-    driver: docker
-    model: api-auth-spare
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: nobody
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 64 }
-`;
+${containerBox({ id: 'api-auth-box-1', name: 'API auth container box', model: 'api-auth-box', host: 'agent-api' })}${containerBox({ id: 'api-auth-spare-1', name: 'API auth spare (no agent)', model: 'api-auth-spare', host: 'nobody' })}`;
 
-const TESTS = [
-  defineTest(
-    {
-      id: 'api.shell',
-      title: 'Container answers',
-      component: 'platform',
-      owner: 'qa',
-      requires: { drivers: ['docker'] },
-    },
-    async ({ container, attach }) => {
-      const out = await container!.exec(['sh', '-c', 'echo ready']);
-      attach('exec.txt', out.stdout);
-      assert(out.stdout.trim()).toBe('ready');
-    },
-  ),
-];
+const TESTS = [shellTest('api.shell')];
 
 describe('partner auth on the HTTP API (real Redis, SQLite file, Docker device)', async () => {
   const up = (await requireService('Redis', redisUp)) && (await requireService('Docker engine', dockerUp));

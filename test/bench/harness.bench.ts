@@ -248,7 +248,9 @@ export async function throughput(jobs = 4000, devices = 8, rounds = 5): Promise<
         name: `harness: the same / raw BullMQ (${harness.map(Math.round).join(', ')} vs ${raw.map(Math.round).join(', ')})`,
         value: median(harness) / median(raw),
         unit: '×',
-        goal: '≥ 0.5 (raw BullMQ in the same shape)',
+        // The goal is for the harness as it runs (`devlab server` and `devlab agent` are separate
+        // processes); in one process the figure shows the harness's own JavaScript on one event loop.
+        goal: separate ? '≥ 0.5 (raw BullMQ in the same shape)' : 'for reference (not how devlab runs)',
       },
     );
   }

@@ -8,6 +8,7 @@ import { defineTest } from '../../suites/define-test.ts';
 import { type AuthedApi, call, startAuthedApi } from '../api/authed-api.ts';
 import { type LabHarness, startLabHarness, tableRanker } from '../support/lab-harness.ts';
 import { CHROMIUM, CHROMIUM_ARGS, dockerUp, redisUp, requireService } from '../support/services.ts';
+import { containerBox, shellTest } from '../support/container-box.ts';
 
 // Every control plane on a Redis consumes the one shared results queue and drops reports of jobs it does
 // not know, so a lab running elsewhere on the machine would swallow this file's reports. A Redis database
@@ -20,33 +21,10 @@ vi.hoisted(() => {
 // A model of its own so this pool's queue never meets another test file's.
 const INVENTORY = `
 devices:
-  - id: dash-box-1
-    name: Dashboard container box
-    driver: docker
-    model: dash-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-dash
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 64 }
-`;
+${containerBox({ id: 'dash-box-1', name: 'Dashboard container box', model: 'dash-box', host: 'agent-dash' })}`;
 
 const TESTS = [
-  defineTest(
-    {
-      id: 'dash.shell',
-      title: 'Container answers',
-      component: 'platform',
-      owner: 'qa',
-      requires: { drivers: ['docker'] },
-    },
-    async ({ container, attach }) => {
-      const out = await container!.exec(['sh', '-c', 'echo ready']);
-      attach('exec.txt', out.stdout);
-      assert(out.stdout.trim()).toBe('ready');
-    },
-  ),
+  shellTest('dash.shell'),
   defineTest(
     {
       id: 'dash.broken',

@@ -9,6 +9,7 @@ import { predictionReport } from '../../harness/lab/prediction-report.ts';
 import { type ButtonPage, serveButtonPage } from '../support/button-page.ts';
 import { type LabHarness, startLabHarness, tableRanker, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
+import { shellTest } from '../support/container-box.ts';
 
 const INVENTORY = `
 devices:
@@ -78,20 +79,7 @@ const TESTS = [
       assert(flakyCalls).toBeGreaterThan(1);
     },
   ),
-  defineTest(
-    {
-      id: 'e2e.shell',
-      title: 'Container answers',
-      component: 'platform',
-      owner: 'qa',
-      requires: { drivers: ['docker'] },
-    },
-    async ({ container, attach }) => {
-      const out = await container!.exec(['sh', '-c', 'echo ready']);
-      attach('exec.txt', out.stdout);
-      assert(out.stdout.trim()).toBe('ready');
-    },
-  ),
+  shellTest('e2e.shell'),
 ];
 
 describe('a run through the whole harness (real Redis, SQLite, HTTP API, Playwright and Docker devices)', async () => {

@@ -2,6 +2,7 @@ import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { parseInventory } from '../../devices/inventory/load.ts';
 import { defineTest } from '../../suites/define-test.ts';
+import { containerBox } from '../support/container-box.ts';
 import { type LabHarness, startLabHarness } from '../support/lab-harness.ts';
 
 /**
@@ -11,19 +12,7 @@ import { type LabHarness, startLabHarness } from '../support/lab-harness.ts';
  */
 export function idleLabInventory(name: string): DeviceRecord[] {
   return parseInventory(
-    `
-devices:
-  - id: sec-${name}-box-1
-    name: security ${name} box
-    driver: docker
-    model: sec-${name}-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-sec-${name}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-`,
+    `devices:${containerBox({ id: `sec-${name}-box-1`, name: `security ${name} box`, model: `sec-${name}-box`, host: `agent-sec-${name}`, memoryMb: 32 })}`,
     `sec-${name}.yaml`,
   );
 }

@@ -8,30 +8,11 @@ import { type AuthedApi, call, startAuthedApi } from '../api/authed-api.ts';
 import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
 import { rawRequest } from './raw-http.ts';
+import { containerBox } from '../support/container-box.ts';
 
 const INVENTORY = `
 devices:
-  - id: sec-iso-box-1
-    name: security isolation box 1
-    driver: docker
-    model: sec-iso-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-sec-iso
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-  - id: sec-iso-box-2
-    name: security isolation box 2
-    driver: docker
-    model: sec-iso-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: agent-sec-iso
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-`;
+${containerBox({ id: 'sec-iso-box-1', name: 'security isolation box 1', model: 'sec-iso-box', host: 'agent-sec-iso', memoryMb: 32 })}${containerBox({ id: 'sec-iso-box-2', name: 'security isolation box 2', model: 'sec-iso-box', host: 'agent-sec-iso', memoryMb: 32 })}`;
 
 /** Held open by the test until it has looked at the live run from both partners' sides. */
 let release: () => void = () => {};

@@ -1,0 +1,47 @@
+import { expect as assert } from 'expect';
+import { defineTest } from '../../suites/define-test.ts';
+import type { TestDefinition } from '../../suites/test-api.ts';
+
+/**
+ * One inventory entry (an item of `devices:`) for a container device running the reference set-top-box
+ * image, owned by `host`.
+ */
+export function containerBox(o: {
+  id: string;
+  name: string;
+  model: string;
+  host: string;
+  image?: string;
+  memoryMb?: number;
+}): string {
+  return `
+  - id: ${o.id}
+    name: ${o.name}
+    driver: docker
+    model: ${o.model}
+    platform: linux
+    os: busybox
+    firmware: '1.0'
+    host: ${o.host}
+    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
+    settings: { image: '${o.image ?? 'devlab/stb-reference:1'}', build: stb-reference-1, memoryMb: ${o.memoryMb ?? 64} }
+`;
+}
+
+/** A container test that runs `echo ready` in its device's container and attaches what it printed. */
+export function shellTest(id: string): TestDefinition {
+  return defineTest(
+    {
+      id,
+      title: 'Container answers',
+      component: 'platform',
+      owner: 'qa',
+      requires: { drivers: ['docker'] },
+    },
+    async ({ container, attach }) => {
+      const out = await container!.exec(['sh', '-c', 'echo ready']);
+      attach('exec.txt', out.stdout);
+      assert(out.stdout.trim()).toBe('ready');
+    },
+  );
+}
