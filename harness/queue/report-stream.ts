@@ -74,14 +74,19 @@ export class ReportConsumer {
 
   constructor(private readonly options: ReportConsumerOptions) {}
 
+  /**
+   * Resolves once every report already in the stream has been handed over (what a previous life read
+   * but did not acknowledge first, then what was sent while no one read); reading goes on after that.
+   */
   async start(): Promise<void> {
     await this.createGroup();
     this.stopping = false;
     this.reader = this.options.connection.duplicate();
     this.reader.on('error', () => {});
-    // What a previous life read but did not acknowledge comes first.
-    this.retryAt = 1;
-    this.loop = this.run();
+    let caughtUp: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (caughtUp = resolve));
+    this.loop = this.run(caughtUp);
+    await ready;
   }
 
   /** From the stream's start: reports sent before the group existed are read too. */
@@ -102,9 +107,22 @@ export class ReportConsumer {
     this.reader = null;
   }
 
-  private async run(): Promise<void> {
+  private async run(caughtUp: () => void): Promise<void> {
     const { batch = 500, blockMs = 1000, retryMs = 1000, gatherMs = 2 } = this.options;
     const key = reportStreamKey(this.options.keys);
+    try {
+      await this.drainPending(key, batch, retryMs);
+      while (!this.stopping) {
+        const entries = await this.read(key, batch, '>');
+        if (!entries.length) break;
+        if (!(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
+      }
+    } catch {
+      // Redis away, or stopped: what is left is handed over by the loop below, pending ones first.
+      this.retryAt = 1;
+    } finally {
+      caughtUp();
+    }
     while (!this.stopping) {
       try {
         if (this.retryAt && Date.now() >= this.retryAt) {

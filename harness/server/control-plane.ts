@@ -89,9 +89,8 @@ export class ControlPlane {
     return this.deps.store;
   }
 
-  /** Starts consuming agent reports and re-enqueues whatever a previous life left half done. */
+  /** Stores the reports that wait, starts consuming agent reports, and re-enqueues what a previous life left half done. */
   async start(): Promise<void> {
-    await this.recover();
     this.subscriber = this.deps.redis.duplicate();
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, text: string) => {
@@ -109,7 +108,10 @@ export class ControlPlane {
       keys: this.keys,
       handle: (data) => this.consume(data),
     });
+    // The reports that arrived while no control plane ran are stored first: recovery then sees every
+    // finished attempt and re-enqueues only what is really open.
     await this.reports.start();
+    await this.recover();
   }
 
   async stop(): Promise<void> {

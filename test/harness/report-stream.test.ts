@@ -58,6 +58,27 @@ describe('report stream', () => {
     }
   });
 
+  it('start resolves once the reports already waiting were handed over (the control plane recovers after that)', async () => {
+    const keys = freshKeys();
+    for (let i = 0; i < 1200; i++) await sendReport(redis, keys, { i });
+    const seen: number[] = [];
+    const consumer = new ReportConsumer({
+      connection: redis,
+      keys,
+      handle: async (data) => {
+        seen.push((data as { i: number }).i);
+      },
+      blockMs: 100,
+    });
+    await consumer.start();
+    try {
+      // More than two reads' worth, all stored before start() returned.
+      expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('keeps a report whose storing failed and hands it over again; the others are not repeated', async () => {
     const keys = freshKeys();
     const calls = new Map<number, number>();
@@ -169,12 +190,14 @@ describe('report stream', () => {
       },
       blockMs: 100,
     });
-    await consumer.start();
+    // Waiting before it starts, the three come in one read.
     for (let i = 0; i < 3; i++) await sendReport(redis, keys, { i });
+    const starting = consumer.start();
     await until('the batch read', () => first.length === 3);
     const stopped = consumer.stop();
     release();
     await stopped;
+    await starting;
 
     const second: unknown[] = [];
     const restarted = new ReportConsumer({
