@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MalformedMessageError } from '../../harness/errors.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
-import { labKeys } from '../../harness/queue/names.ts';
+import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
 import {
   deadReportStreamKey,
   ReportConsumer,
@@ -29,6 +29,14 @@ describe('report stream', () => {
     }
   };
 
+  /** A consumer that stores every report in `seen` (or runs `handle`), polling fast for the tests. */
+  const consumerOf = (keys: LabKeys, handle: (data: unknown) => Promise<void>, retryMs?: number) =>
+    new ReportConsumer({ connection: redis, keys, handle, blockMs: 100, ...(retryMs ? { retryMs } : {}) });
+  const collector = (keys: LabKeys, seen: unknown[]) =>
+    consumerOf(keys, async (data) => {
+      seen.push(data);
+    });
+
   afterEach(async () => {
     for (const c of cleanups.splice(0)) await c();
   });
@@ -38,14 +46,7 @@ describe('report stream', () => {
     const keys = freshKeys();
     await sendReport(redis, keys, { i: 0 });
     const seen: unknown[] = [];
-    const consumer = new ReportConsumer({
-      connection: redis,
-      keys,
-      handle: async (data) => {
-        seen.push(data);
-      },
-      blockMs: 100,
-    });
+    const consumer = collector(keys, seen);
     await consumer.start();
     try {
       for (let i = 1; i < 50; i++) await sendReport(redis, keys, { i });
@@ -62,13 +63,8 @@ describe('report stream', () => {
     const keys = freshKeys();
     for (let i = 0; i < 1200; i++) await sendReport(redis, keys, { i });
     const seen: number[] = [];
-    const consumer = new ReportConsumer({
-      connection: redis,
-      keys,
-      handle: async (data) => {
-        seen.push((data as { i: number }).i);
-      },
-      blockMs: 100,
+    const consumer = consumerOf(keys, async (data) => {
+      seen.push((data as { i: number }).i);
     });
     await consumer.start();
     try {
@@ -83,10 +79,9 @@ describe('report stream', () => {
     const keys = freshKeys();
     const calls = new Map<number, number>();
     let failFirst = true;
-    const consumer = new ReportConsumer({
-      connection: redis,
+    const consumer = consumerOf(
       keys,
-      handle: async (data) => {
+      async (data) => {
         const i = (data as { i: number }).i;
         calls.set(i, (calls.get(i) ?? 0) + 1);
         if (i === 3 && failFirst) {
@@ -94,9 +89,8 @@ describe('report stream', () => {
           throw new Error('SQLITE_BUSY: database is locked');
         }
       },
-      blockMs: 100,
-      retryMs: 200,
-    });
+      200,
+    );
     await consumer.start();
     try {
       for (let i = 0; i < 6; i++) await sendReport(redis, keys, { i });
@@ -118,15 +112,10 @@ describe('report stream', () => {
   it('sets malformed reports aside in the dead-letter stream with the reason, and goes on', async () => {
     const keys = freshKeys();
     const stored: unknown[] = [];
-    const consumer = new ReportConsumer({
-      connection: redis,
-      keys,
-      handle: async (data) => {
-        if (!(data as { ok?: boolean }).ok)
-          throw new MalformedMessageError('malformed attempt report: jobId: Required');
-        stored.push(data);
-      },
-      blockMs: 100,
+    const consumer = consumerOf(keys, async (data) => {
+      if (!(data as { ok?: boolean }).ok)
+        throw new MalformedMessageError('malformed attempt report: jobId: Required');
+      stored.push(data);
     });
     await consumer.start();
     try {
@@ -152,14 +141,7 @@ describe('report stream', () => {
   it('goes on after its stream was deleted under it (a flushed Redis)', async () => {
     const keys = freshKeys();
     const seen: unknown[] = [];
-    const consumer = new ReportConsumer({
-      connection: redis,
-      keys,
-      handle: async (data) => {
-        seen.push(data);
-      },
-      blockMs: 100,
-    });
+    const consumer = collector(keys, seen);
     await consumer.start();
     try {
       await sendReport(redis, keys, { i: 1 });
@@ -179,16 +161,11 @@ describe('report stream', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const first: unknown[] = [];
-    const consumer = new ReportConsumer({
-      connection: redis,
-      keys,
-      // Never finishes storing until stopped: like a control plane killed mid-batch.
-      handle: async (data) => {
-        first.push(data);
-        await gate;
-        throw new Error('control plane going down');
-      },
-      blockMs: 100,
+    // Never finishes storing until stopped: like a control plane killed mid-batch.
+    const consumer = consumerOf(keys, async (data) => {
+      first.push(data);
+      await gate;
+      throw new Error('control plane going down');
     });
     // Waiting before it starts, the three come in one read.
     for (let i = 0; i < 3; i++) await sendReport(redis, keys, { i });
@@ -200,14 +177,7 @@ describe('report stream', () => {
     await starting;
 
     const second: unknown[] = [];
-    const restarted = new ReportConsumer({
-      connection: redis,
-      keys,
-      handle: async (data) => {
-        second.push(data);
-      },
-      blockMs: 100,
-    });
+    const restarted = collector(keys, second);
     await restarted.start();
     try {
       await until('the pending batch again', () => second.length === 3);
