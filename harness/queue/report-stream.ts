@@ -107,22 +107,19 @@ export class ReportConsumer {
     this.reader = null;
   }
 
+  /**
+   * Pending reports first (`retryAt` = 1), then new ones without waiting until the stream is empty once
+   * (`caughtUp`), then new ones as they come; pending ones again `retryMs` after a delivery failed.
+   */
   private async run(caughtUp: () => void): Promise<void> {
     const { batch = 500, blockMs = 1000, retryMs = 1000, gatherMs = 2 } = this.options;
     const key = reportStreamKey(this.options.keys);
-    try {
-      await this.drainPending(key, batch, retryMs);
-      while (!this.stopping) {
-        const entries = await this.read(key, batch, '>');
-        if (!entries.length) break;
-        if (!(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
-      }
-    } catch {
-      // Redis away, or stopped: what is left is handed over by the loop below, pending ones first.
-      this.retryAt = 1;
-    } finally {
+    let catchingUp = true;
+    const doneCatchingUp = () => {
+      catchingUp = false;
       caughtUp();
-    }
+    };
+    this.retryAt = 1;
     while (!this.stopping) {
       try {
         if (this.retryAt && Date.now() >= this.retryAt) {
@@ -131,11 +128,15 @@ export class ReportConsumer {
           continue;
         }
         const wait = this.retryAt ? Math.max(1, Math.min(blockMs, this.retryAt - Date.now())) : blockMs;
-        const entries = await this.read(key, batch, '>', wait);
+        const entries = await this.read(key, batch, '>', catchingUp ? undefined : wait);
         if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
-        if (entries.length && gatherMs > 0) await new Promise((r) => setTimeout(r, gatherMs));
+        if (!entries.length && catchingUp) doneCatchingUp();
+        else if (entries.length && !catchingUp && gatherMs > 0)
+          await new Promise((r) => setTimeout(r, gatherMs));
       } catch (err) {
         if (this.stopping) break;
+        // Redis away at start: start() resolves, the reports are handed over once it is back.
+        if (catchingUp) doneCatchingUp();
         // The stream and its group were deleted under a running control plane (a flushed Redis): again.
         if (String((err as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => {});
         // Redis away or restarting: the reports wait in the stream.
@@ -143,6 +144,7 @@ export class ReportConsumer {
         this.retryAt ||= Date.now() + retryMs;
       }
     }
+    caughtUp();
   }
 
   /** Hands over again every report read earlier and never acknowledged, oldest first. */
