@@ -3,6 +3,7 @@ import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.t
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
+import { dockerSettingsSchema } from '../../devices/docker/settings.ts';
 import { healthCheck } from '../../devices/health/checks.ts';
 import { HealthMonitor } from '../../devices/health/health-monitor.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
@@ -73,10 +74,22 @@ export async function startAgentService(
   if (owned.length === 0)
     log(`agent ${options.agentId} owns no device in the inventory; it will take no jobs`);
   const redis = redisConnection(config.redisUrl);
-  const docker = new Docker({ socketPath: config.dockerSocket });
-  if (owned.some((d) => d.driver === 'docker')) {
-    const reaped = await reapContainers(docker, options.agentId);
-    if (reaped.removed.length) log(`reaped ${reaped.removed.length} container(s) left by a previous life`);
+  // Every engine its container devices run on (a device may name its own socket), and the configured one.
+  const dockerDevices = owned.filter((d) => d.driver === 'docker');
+  const sockets = new Set(dockerDevices.length ? [config.dockerSocket] : []);
+  for (const d of dockerDevices) {
+    const settings = dockerSettingsSchema.safeParse(d.settings);
+    if (settings.success) sockets.add(settings.data.socket);
+  }
+  for (const socket of sockets) {
+    try {
+      const reaped = await reapContainers(new Docker({ socketPath: socket }), options.agentId);
+      if (reaped.removed.length)
+        log(`reaped ${reaped.removed.length} container(s) left by a previous life on ${socket}`);
+    } catch (err) {
+      // An engine that is down now: its devices go to quarantine through their health checks.
+      log(`cannot look for leftover containers on ${socket}: ${(err as Error).message}`);
+    }
   }
   const appiumServers = await ensureAppiumServers(config, owned);
   const app = options.appUrl ? null : await startReferenceApp();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LABEL_DEVICE } from '../../devices/docker/labels.ts';
+import { LABEL_AGENT, LABEL_DEVICE, LABEL_INSTANCE } from '../../devices/docker/labels.ts';
 import { buildLocalImage } from '../../devices/docker/local-image.ts';
 import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-reference.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
@@ -219,6 +219,38 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
       } finally {
         await queue.close();
       }
+    },
+    60_000,
+  );
+
+  it.skipIf(!up)(
+    'an agent whose devices name their own engine reaps that engine at start, not only the configured one',
+    async () => {
+      // The configured engine stays the default one; the devices run on the private engine, where a
+      // container of this agent's earlier life is still running.
+      const leftover = await engine.docker.createContainer({
+        Image: IMAGE,
+        Cmd: ['sleep', '3600'],
+        Labels: {
+          [LABEL_AGENT]: 'fault-reap',
+          [LABEL_DEVICE]: 'reap-box-a',
+          [LABEL_INSTANCE]: 'an-earlier-life',
+        },
+        HostConfig: { NetworkMode: 'none' },
+      });
+      await leftover.start();
+      expect(await engine.agentContainers('fault-reap')).toHaveLength(1);
+      const lab = await startFaultLab({
+        dir: labDir('reap'),
+        name: 'reap',
+        inventoryYaml: `devices:${box('reap-box-a', engine.socket, 'fault-reap')}\n`,
+        suites: writeSuite(labDir('reap'), 'reap', BOUNCE_SUITE),
+        env: {},
+      });
+      labs.push(lab);
+      // Ready means its start-up is done, the reaping included.
+      await lab.startAgent('fault-reap', ['--app-url', 'http://127.0.0.1:9/']);
+      expect(await engine.agentContainers('fault-reap')).toEqual([]);
     },
     60_000,
   );
