@@ -15,16 +15,14 @@ import { chromiumPresent } from '../devices/services.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import {
   alive,
-  describeResults,
   descendants,
-  expectOneResultPerJob,
   type FaultLab,
   expectNoLeaseLeft,
   startFaultLab,
   until,
   submitAndWaitForStart,
-  waitForRunOrExplain,
   writeSuite,
+  expectRecoveredRun,
 } from './fault-lab.ts';
 
 const AGENT = 'fault-appium';
@@ -221,25 +219,7 @@ describe('Appium server killed -9 mid-run and restarted on the same port (a priv
       const restartedPid = appium.pid!;
       expect(restartedPid).not.toBe(killedPid);
 
-      const status = await waitForRunOrExplain(lab, runId, 60_000);
-      const results = expectOneResultPerJob(server.store, runId);
-      const story = `killed at ${killedAt}, restarted at ${restartedAt}\n${describeResults(results)}`;
-      if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
-
-      expect(interrupted).toMatchObject({ status: 'error', errorKind: 'infra', deviceId: victim });
-      expect(interrupted.startedAt).toBeLessThan(killedAt);
-      const retry = server.store.events
-        .since(runId)
-        .find((e) => e.type === 'job.retry' && e.payload['jobId'] === long.id);
-      expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
-      for (const { job, attempts } of results) {
-        expect(['passed', 'error'], story).toContain(job.verdict);
-        for (const a of attempts) {
-          expect(['passed', 'error'], story).toContain(a.status);
-          if (a.startedAt > restartedAt) expect(a.status, story).toBe('passed');
-        }
-      }
-      expect(['passed', 'error']).toContain(status);
+      await expectRecoveredRun(lab, { runId, jobId: long.id, victim, interrupted, killedAt, restartedAt });
 
       // Nothing left behind: no lease; no chromedriver or Chromium of the killed server; on the restarted
       // server at most the one reused session per device while the agent lives, none once it stopped.

@@ -13,13 +13,13 @@ import {
   describeResults,
   expectOneResultPerJob,
   type FaultLab,
-  expectNoLeaseLeft,
   PrivateDockerd,
   startFaultLab,
   until,
   waitForEvent,
   waitForRunOrExplain,
   writeSuite,
+  expectEngineClean,
 } from './fault-lab.ts';
 
 const AGENT = 'fault-flap';
@@ -197,14 +197,7 @@ describe('a device whose health flaps during a run (image removed and built agai
       }
       expect(await states.history(STEADY)).toEqual([]);
 
-      await expectNoLeaseLeft(redis, `${lab.config.redisPrefix}:`);
-      await until(
-        'no container of the agent left on the private engine',
-        async () => (await engine.agentContainers(AGENT)).length === 0,
-        15_000,
-      );
-      expect(agent.child.exitCode).toBeNull();
-      expect(agent.child.signalCode).toBeNull();
+      await expectEngineClean(lab, engine, AGENT, agent);
     },
     120_000,
   );

@@ -10,7 +10,6 @@ import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { attemptJobId, poolQueueName } from '../../harness/queue/names.ts';
 import { redisUp, requireService } from '../support/services.ts';
 import {
-  describeResults,
   expectOneResultPerJob,
   type FaultLab,
   expectNoLeaseLeft,
@@ -20,6 +19,8 @@ import {
   submitAndWaitForStart,
   waitForRunOrExplain,
   writeSuite,
+  expectRecoveredRun,
+  expectEngineClean,
 } from './fault-lab.ts';
 
 const AGENT = 'fault-dkr';
@@ -125,41 +126,20 @@ describe('Docker engine killed and restarted mid-run (a private dockerd)', async
       await engine.start();
       const restartedAt = Date.now();
 
-      const status = await waitForRunOrExplain(lab, runId, 60_000);
-      const results = expectOneResultPerJob(server.store, runId);
-      const story = `killed at ${killedAt}, restarted at ${restartedAt}\n${describeResults(results)}`;
-      if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
-
-      // The attempt the engine died under: an infrastructure error on the victim, retried, never a test failure.
-      expect(interrupted).toMatchObject({ status: 'error', errorKind: 'infra', deviceId: victim });
-      expect(interrupted.startedAt).toBeLessThan(killedAt);
+      const { status } = await expectRecoveredRun(lab, {
+        runId,
+        jobId: long.id,
+        victim,
+        interrupted,
+        killedAt,
+        restartedAt,
+      });
       expect(interrupted.message).toMatch(/ECONNREFUSED|ENOENT|ECONNRESET|socket hang up/);
-      const retry = server.store.events
-        .since(runId)
-        .find((e) => e.type === 'job.retry' && e.payload['jobId'] === long.id);
-      expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
-      for (const { job, attempts } of results) {
-        // A job whose infrastructure retries all fell into the outage ends as an error, never as a failure.
-        expect(['passed', 'error'], story).toContain(job.verdict);
-        for (const a of attempts) {
-          expect(['passed', 'error'], story).toContain(a.status);
-          // Once the engine answers again, the agent's sessions work again: no stale broken state.
-          if (a.startedAt > restartedAt) expect(a.status, story).toBe('passed');
-        }
-      }
-      expect(['passed', 'error']).toContain(status);
       expect(server.store.runs.get(runId)?.status).toBe(status);
 
       // Nothing left behind: no lease, no container of the agent on the engine (removed by the agent that
       // is still running, not by a reaper at its next start), and the agent lived through it.
-      await expectNoLeaseLeft(server.redis, `${lab.config.redisPrefix}:`);
-      await until(
-        'no container of the agent left on the private engine',
-        async () => (await engine.agentContainers(AGENT)).length === 0,
-        15_000,
-      );
-      expect(agent.child.exitCode).toBeNull();
-      expect(agent.child.signalCode).toBeNull();
+      await expectEngineClean(lab, engine, AGENT, agent);
     },
     120_000,
   );

@@ -482,6 +482,66 @@ export async function waitForRunOrExplain(lab: FaultLab, runId: string, timeoutM
   }
 }
 
+/**
+ * After the server a test ran against was killed and restarted: the run ends with one result per job; the
+ * attempt it died under is an infrastructure error on `victim`, started before the kill, and retried; no
+ * job or attempt is a test failure; every attempt started after the restart passed. Returns the run's
+ * status and the results (with a story of the run for further assertion messages).
+ */
+export async function expectRecoveredRun(
+  lab: FaultLab,
+  o: {
+    runId: string;
+    jobId: string;
+    victim: string;
+    interrupted: AttemptRow;
+    killedAt: number;
+    restartedAt: number;
+  },
+): Promise<{ status: string; results: JobResults[]; story: string }> {
+  const { store } = lab.server;
+  const status = await waitForRunOrExplain(lab, o.runId, 60_000);
+  const results = expectOneResultPerJob(store, o.runId);
+  const story = `killed at ${o.killedAt}, restarted at ${o.restartedAt}\n${describeResults(results)}`;
+  if (process.env['DEVLAB_FAULT_VERBOSE']) console.log(story);
+
+  // The attempt the server died under: an infrastructure error on the victim, retried, never a test failure.
+  expect(o.interrupted).toMatchObject({ status: 'error', errorKind: 'infra', deviceId: o.victim });
+  expect(o.interrupted.startedAt).toBeLessThan(o.killedAt);
+  const retry = store.events
+    .since(o.runId)
+    .find((e) => e.type === 'job.retry' && e.payload['jobId'] === o.jobId);
+  expect(retry?.payload).toMatchObject({ attempt: 2, reason: 'infrastructure' });
+  for (const { job, attempts } of results) {
+    // A job whose infrastructure retries all fell into the outage ends as an error, never as a failure.
+    expect(['passed', 'error'], story).toContain(job.verdict);
+    for (const a of attempts) {
+      expect(['passed', 'error'], story).toContain(a.status);
+      // Once the server answers again, the agent's sessions work again: no stale broken state.
+      if (a.startedAt > o.restartedAt) expect(a.status, story).toBe('passed');
+    }
+  }
+  expect(['passed', 'error']).toContain(status);
+  return { status, results, story };
+}
+
+/** No lease left, no container of `agent` left on `engine`, and the agent process lived through it all. */
+export async function expectEngineClean(
+  lab: FaultLab,
+  engine: PrivateDockerd,
+  agentId: string,
+  agent: AgentProcess,
+): Promise<void> {
+  await expectNoLeaseLeft(lab.server.redis, `${lab.config.redisPrefix}:`);
+  await until(
+    'no container of the agent left on the private engine',
+    async () => (await engine.agentContainers(agentId)).length === 0,
+    15_000,
+  );
+  expect(agent.child.exitCode).toBeNull();
+  expect(agent.child.signalCode).toBeNull();
+}
+
 /** One line per attempt, for assertion messages. */
 export function describeResults(results: JobResults[]): string {
   return results
