@@ -4,7 +4,14 @@ import { runViewSchema } from '../../harness/api/schemas.ts';
 import { PRIORITY_CLASSES, runRequestSchema } from '../../harness/protocol/run-request.ts';
 import { compileDeviceQuery, compileTestQuery } from '../../suites/query/query.ts';
 import { redisUp, requireService } from '../support/services.ts';
-import { brokenJson, contentType, type FuzzApi, keyCount, send, startFuzzApi } from './fuzz-api.ts';
+import {
+  brokenJson,
+  contentType,
+  type FuzzApi,
+  closeAndExpectNoKeys,
+  send,
+  startFuzzApi,
+} from './fuzz-api.ts';
 import { applyTreeEdits, FUZZ_LIMITS, treeEdit } from './yaml-fuzz.ts';
 
 const QUERIES = [
@@ -80,14 +87,8 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
     if (up) api = await startFuzzApi();
   });
   afterAll(async () => {
-    if (!api) return;
-    const pattern = `${api.keys.queuePrefix}:*`;
-    const { redis } = api;
-    const reconnect = redis.duplicate();
-    await api.close();
     // Nothing of this file's prefix is left in Redis.
-    expect(await keyCount(reconnect, pattern)).toBe(0);
-    reconnect.disconnect();
+    if (api) await closeAndExpectNoKeys(api);
   });
 
   const post = (payload: string | undefined, type: string | undefined) =>

@@ -23,6 +23,8 @@ import { Store } from '../../harness/store/store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { fixedDurations } from '../support/lab-harness.ts';
 import { REDIS_URL } from '../support/services.ts';
+import { scanKeys } from '../support/redis-keys.ts';
+import { removeLabKeys } from '../../harness/queue/remove-lab-keys.ts';
 
 /** One container device that no agent owns: runs are planned and queued, never executed. */
 const INVENTORY = `
@@ -130,7 +132,7 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
     async close() {
       await controlPlane.stop();
       await app.close();
-      await deleteKeys(redis, `${keys.queuePrefix}:*`);
+      await removeLabKeys(redis, keys);
       redis.disconnect();
       store.close();
       rmSync(home, { recursive: true, force: true });
@@ -138,25 +140,16 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
   };
 }
 
-/** Deletes every key matching `pattern` (SCAN, never KEYS); returns how many are left (0). */
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
-}
-
-export async function keyCount(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let count = 0;
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    count += found.length;
-  } while (cursor !== '0');
-  return count;
+/** Closes the API and checks that nothing of its Redis prefix is left. */
+export async function closeAndExpectNoKeys(api: FuzzApi): Promise<void> {
+  const pattern = `${api.keys.queuePrefix}:*`;
+  const probe = api.redis.duplicate();
+  try {
+    await api.close();
+    expect(await scanKeys(probe, pattern)).toEqual([]);
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export interface Answer {
