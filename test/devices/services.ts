@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { dockerReachable, redisReachable } from '../../harness/lab/local-services.ts';
+import { scanKeys } from '../support/redis-keys.ts';
 
 /** With CI=true a missing service fails the tests that need it; locally those tests are skipped. */
 export const CI = process.env['CI'] === 'true';
@@ -32,10 +33,6 @@ export function newRedis(): Redis {
 
 /** Deletes every key under the test prefix. */
 export async function cleanKeys(redis: Redis, prefix: string = TEST_PREFIX): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  const keys = await scanKeys(redis, `${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
 }

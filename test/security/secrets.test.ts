@@ -19,6 +19,7 @@ import { Store } from '../../harness/store/store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { scanKeys } from '../support/redis-keys.ts';
 
 // Distinctive values: any of them found anywhere below is a leak.
 const PAIRING_CODE = 'pairing-Zq7Xv93kLmN2wT'; // a capability marked secret by the inventory
@@ -178,22 +179,17 @@ function files(dir: string): string[] {
 /** Every value of every Redis key of the lab, as text. */
 async function redisDump(redis: Redis, prefix: string): Promise<string> {
   const parts: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '500');
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let value: unknown;
-      if (type === 'string') value = await redis.get(key);
-      else if (type === 'hash') value = await redis.hgetall(key);
-      else if (type === 'list') value = await redis.lrange(key, 0, -1);
-      else if (type === 'set') value = await redis.smembers(key);
-      else if (type === 'zset') value = await redis.zrange(key, '0', '-1');
-      else if (type === 'stream') value = await redis.xrange(key, '-', '+');
-      parts.push(`${key} ${JSON.stringify(value)}`);
-    }
-  } while (cursor !== '0');
+  for (const key of await scanKeys(redis, `${prefix}*`)) {
+    const type = await redis.type(key);
+    let value: unknown;
+    if (type === 'string') value = await redis.get(key);
+    else if (type === 'hash') value = await redis.hgetall(key);
+    else if (type === 'list') value = await redis.lrange(key, 0, -1);
+    else if (type === 'set') value = await redis.smembers(key);
+    else if (type === 'zset') value = await redis.zrange(key, '0', '-1');
+    else if (type === 'stream') value = await redis.xrange(key, '-', '+');
+    parts.push(`${key} ${JSON.stringify(value)}`);
+  }
   return parts.join('\n');
 }
 
