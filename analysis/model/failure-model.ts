@@ -3,6 +3,7 @@ import type { PairQuery } from '../features/state.ts';
 import { FEATURE_COUNT } from '../features/vector.ts';
 import { applyPlatt, fitPlatt, IDENTITY_PLATT, type Platt } from './calibration.ts';
 import { bucketOf, seededRandom } from './hash.ts';
+import { checkHoldout, type HoldoutCheck } from './holdout.ts';
 import { LogisticRegression } from './logistic.ts';
 import { buildNetwork, DEFAULT_NETWORK, type NetworkConfig } from './network.ts';
 import type { Examples, IdColumns } from './training-set.ts';
@@ -62,6 +63,8 @@ export class FailureModel {
   positiveWeight = 1;
   /** Failures among the rows of the last fit: how much the model's learned preferences rest on. */
   fitPositives = Number.POSITIVE_INFINITY;
+  /** The last fit's ranking of its held-out rows against their failure record (null: no held-out rows). */
+  holdout: HoldoutCheck | null = null;
   /**
    * Linear (wide) component fitted by full-batch convex optimisation on the same rows; the
    * model's raw output averages its logit with the network's (weight `wideWeight`).
@@ -139,6 +142,7 @@ export class FailureModel {
       this.trainings++;
     }
     let calibrated = false;
+    this.holdout = null;
     if (fitN < ex.n && this.trainings > 0) {
       const tail: Examples = {
         n: ex.n - fitN,
@@ -148,7 +152,9 @@ export class FailureModel {
         model: ex.model.subarray(fitN, ex.n),
         labels: ex.labels.subarray(fitN, ex.n),
       };
-      const fitted = fitPlatt(this.predictRaw(tail), tail.labels);
+      const raw = this.predictRaw(tail);
+      this.holdout = checkHoldout(raw, tail.dense, tail.labels);
+      const fitted = fitPlatt(raw, tail.labels);
       calibrated = fitted !== IDENTITY_PLATT;
       // Too few failures in the window to fit: undo the class weighting's known bias instead
       // (odds scale by 1 / positive weight).

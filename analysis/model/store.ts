@@ -29,6 +29,16 @@ const metaSchema = z.object({
   positiveWeight: z.number().positive().optional(),
   /** Failures in the last fit (null: unknown, an older version; treated as enough). */
   fitPositives: z.number().int().nonnegative().nullable().optional(),
+  /** The last fit's held-out comparison with the failure evidence (null: none; absent in older versions). */
+  holdout: z
+    .object({
+      rows: z.number().int().nonnegative(),
+      failures: z.number().int().nonnegative(),
+      modelAuc: z.number(),
+      evidenceAuc: z.number(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ModelMeta = z.infer<typeof metaSchema>;
 
@@ -78,6 +88,11 @@ export async function saveModelVersion(dir: string, model: FailureModel, activat
     wide: { weights: Array.from(model.wide.weights), bias: model.wide.bias, weight: model.wideWeight },
     positiveWeight: model.positiveWeight,
     fitPositives: Number.isFinite(model.fitPositives) ? model.fitPositives : null,
+    // An AUC is NaN when the held-out rows lack failures or passes: nothing was compared.
+    holdout:
+      model.holdout && Number.isFinite(model.holdout.modelAuc) && Number.isFinite(model.holdout.evidenceAuc)
+        ? model.holdout
+        : null,
   };
   await writeFile(path.join(vdir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   if (activate) await setActiveVersion(dir, version);
@@ -138,5 +153,6 @@ export async function loadModelVersion(dir: string, version?: string): Promise<F
   }
   if (meta.positiveWeight !== undefined) model.positiveWeight = meta.positiveWeight;
   if (typeof meta.fitPositives === 'number') model.fitPositives = meta.fitPositives;
+  model.holdout = meta.holdout ?? null;
   return model;
 }

@@ -1,8 +1,8 @@
 import { FEATURE_COUNT, FEATURE_NAMES, featureMatrix } from '../features/vector.ts';
 import { decayedFailureScore } from '../features/heuristic.ts';
 import type { CycleContext, HistoryState, PairQuery } from '../features/state.ts';
-import { decayAt } from '../features/stats.ts';
 import { type FailureModel, idColumns } from '../model/failure-model.ts';
+import { beatsEvidence } from '../model/holdout.ts';
 import { explainPair } from './reasons.ts';
 
 export interface RankedPair {
@@ -23,27 +23,36 @@ export interface ScoreOptions {
 }
 
 /**
- * A model fitted on few failures has no evidence about pairs that never failed: what it learned about
- * them (from a handful of positives) is noise, and ordering never-failed pairs by it was worse than
- * random on the public histories. Until its last fit held this many failures, such pairs are left tied
- * (score 0, below every pair with a failure), like the heuristic leaves them; the model still orders
- * the pairs that did fail. 10 failures per feature: the usual events-per-variable rule for logistic
- * models (Peduzzi et al., 1996), fixed from the feature count, not tuned on any history.
+ * A model fitted on few failures has learned noise: with 2-21 failures behind it, its order of pairs
+ * that never failed was worse than random on the public histories, and its order of the pairs that did
+ * fail was worse than their plain failure record (commons-io). An untrusted model ranks nothing: pairs
+ * are ordered by their failure evidence, the decayed failures (score 1 - e^-decayed, the heuristic's
+ * order), and pairs without any failure stay tied at 0.
+ *
+ * Whether to trust it is decided on the rows its last fit held out (the most recent ones, also used for
+ * calibration): the model ranks only if it ranked their failures above the passes more often than the
+ * failure evidence did (AUC). With fewer than 3 held-out failures there is nothing to compare, and the
+ * model is trusted once its fit held 10 failures per feature: the usual events-per-variable rule for
+ * logistic models (Peduzzi et al., 1996), fixed from the feature count, not tuned on any history.
  */
 export const MIN_POSITIVES_TO_GENERALIZE = 10 * FEATURE_COUNT;
 
-/** Whether the pair or its test ever failed (the evidence the heuristic ranks by). */
-function hasFailed(state: HistoryState, q: PairQuery): boolean {
-  const k = state.keysOf(q);
-  return (state.get('pair', k.pair)?.fails ?? 0) > 0 || (state.get('test', k.test)?.fails ?? 0) > 0;
+/** Whether the model's last fit earned ranking (see MIN_POSITIVES_TO_GENERALIZE). */
+export function modelTrusted(model: FailureModel | null, minPositives = MIN_POSITIVES_TO_GENERALIZE): boolean {
+  if (model === null || model.trainings === 0) return false;
+  return beatsEvidence(model.holdout) ?? model.fitPositives >= minPositives;
 }
+
+/** 1 - e^-x without losing small x (a failure hundreds of cycles ago still counts). */
+const evidenceScore = (decayedFailures: number): number => -Math.expm1(-decayedFailures);
 
 export const DEFAULT_RECENCY_WEIGHT = 0.3;
 
 /**
- * The model's failure probability for each pair (the network's calibrated output combined with
- * the documented recency term). Without a trained model, falls back to the recency term alone
- * plus the decayed-failure heuristic (cold start).
+ * The model's failure probability for each pair: the network's calibrated output combined with
+ * the documented recency term. Until the model is trusted (no model, or fitted on too few
+ * failures), the failure evidence instead: 1 - e^-(decayed failures of the pair + a tenth of its
+ * test's), in the heuristic's order.
  */
 export function scorePairs(
   state: HistoryState,
@@ -55,26 +64,18 @@ export function scorePairs(
   const w = options.recencyWeight ?? DEFAULT_RECENCY_WEIGHT;
   const n = pairs.length;
   const out = new Float64Array(n);
-  const c = state.cycles;
-  if (model && model.trainings > 0) {
+  if (model && modelTrusted(model, options.minPositives)) {
     const dense = featureMatrix(state, pairs, ctx);
     const p = model.predict({ n, dense, ...idColumns(pairs, model.config) });
     const col = FEATURE_NAMES.indexOf('pair_decay');
-    const generalizes = model.fitPositives >= (options.minPositives ?? MIN_POSITIVES_TO_GENERALIZE);
     for (let i = 0; i < n; i++) {
       // r = 1 - exp(-decayed pair failures), already a feature column
       const r = dense[i * FEATURE_COUNT + col]!;
-      out[i] = generalizes || hasFailed(state, pairs[i]!) ? 1 - (1 - p[i]!) * (1 - w * r) : 0;
+      out[i] = 1 - (1 - p[i]!) * (1 - w * r);
     }
     return out;
   }
-  for (let i = 0; i < n; i++) {
-    const q = pairs[i]!;
-    const pairStats = state.get('pair', state.keysOf(q).pair);
-    const r = 1 - Math.exp(-(pairStats ? decayAt(pairStats, c) : 0));
-    const base = 0.01 * (1 - Math.exp(-decayedFailureScore(state, q)));
-    out[i] = 1 - (1 - base) * (1 - w * r);
-  }
+  for (let i = 0; i < n; i++) out[i] = evidenceScore(decayedFailureScore(state, pairs[i]!));
   return out;
 }
 

@@ -11,6 +11,8 @@ import { featureMatrix } from '../../analysis/features/vector.ts';
 import type { PairQuery } from '../../analysis/features/state.ts';
 import { MIN_POSITIVES_TO_GENERALIZE, rankPairs, scorePairs } from '../../analysis/ranking/rank.ts';
 import { seededRandom } from '../../analysis/model/hash.ts';
+import type { HoldoutCheck } from '../../analysis/model/holdout.ts';
+import { decayedFailureScore } from '../../analysis/features/heuristic.ts';
 
 /** 60 cycles; `play_hevc` fails on the model without HEVC (stick-r3) and passes elsewhere. */
 function defectHistory(): HistoryRow[] {
@@ -57,36 +59,63 @@ describe('failure model on the wasm backend', () => {
   });
 
   it('learns a device-specific defect', () => {
-    const ranked = rankPairs(trained.state, trained.model, queries);
-    const p = (test: string, device: string) =>
-      ranked.find((r) => r.test === test && r.device === device)!.probability;
+    const n = queries.length;
+    const p = trained.model.predict({
+      n,
+      dense: featureMatrix(trained.state, queries, {}),
+      ...idColumns(queries, trained.model.config),
+    });
     expect(trained.model.trainings).toBe(1);
-    expect(p('play_hevc', 'stick-1')).toBeGreaterThan(p('play_hevc', 'tv-1') + 0.2);
-    expect(p('play_hevc', 'stick-1')).toBeGreaterThan(p('ui_home', 'stick-1'));
+    // queries: play_hevc on stick-1 (no HEVC), on tv-1, ui_home on stick-1
+    expect(p[0]).toBeGreaterThan(p[1]! + 0.2);
+    expect(p[0]).toBeGreaterThan(p[2]!);
+    const ranked = rankPairs(trained.state, trained.model, queries);
     expect(ranked[0]!.test).toBe('play_hevc');
+    expect(ranked[0]!.device).toBe('stick-1');
     expect(ranked[0]!.reasons.join(' ')).toMatch(/failed \d of the last 5 runs/);
   });
 
-  it('leaves pairs that never failed tied until the model was fitted on enough failures', () => {
+  it('ranks by the failure evidence until the model earned trust, on held-out rows or by its failure count', () => {
     const fresh: PairQuery[] = [
       { test: 'brand_new_a', device: 'stick-1', deviceModel: 'stick-r3', firmware: '1.0' },
       { test: 'brand_new_b', device: 'tv-1', deviceModel: 'tv-s9', firmware: '1.0' },
       queries[0]!,
+      queries[2]!,
     ];
-    // The trained model is certain on this small history (0 or 1); the gate is about ties, so a model that
-    // answers 0.2 everywhere shows it. Its fit held the real model's failure count.
+    // A model that answers 0.2 everywhere shows which source a score came from. Its fit held the real
+    // model's failure count, below the events-per-variable bound.
     expect(trained.model.fitPositives).toBeGreaterThan(20);
     expect(trained.model.fitPositives).toBeLessThan(MIN_POSITIVES_TO_GENERALIZE);
-    const flat = Object.assign(Object.create(trained.model) as FailureModel, {
-      predict: (ex: { n: number }) => new Float32Array(ex.n).fill(0.2),
-    });
-    const gated = scorePairs(trained.state, flat, fresh, {});
-    expect(Array.from(gated.subarray(0, 2))).toEqual([0, 0]);
-    expect(gated[2]).toBeGreaterThan(0.2);
-    // Trusted (as with enough failures), the model scores never-failed pairs by what it learned.
-    const open = scorePairs(trained.state, flat, fresh, {}, { minPositives: 0 });
+    const flat = (holdout: HoldoutCheck | null): FailureModel =>
+      Object.assign(Object.create(trained.model) as FailureModel, {
+        predict: (ex: { n: number }) => new Float32Array(ex.n).fill(0.2),
+        holdout,
+      });
+    const evidence = queries.map((q) => -Math.expm1(-decayedFailureScore(trained.state, q)));
+    const evidenceOrder = [0, 0, evidence[0]!, evidence[2]!];
+    expect(evidence[0]).toBeGreaterThan(0.5);
+
+    // Nothing held out to compare on, too few failures: the evidence, never-failed pairs tied at 0.
+    expect(Array.from(scorePairs(trained.state, flat(null), fresh, {}))).toEqual(evidenceOrder);
+    // With enough failures (here: the bound lowered), the model ranks never-failed pairs too.
+    const open = scorePairs(trained.state, flat(null), fresh, {}, { minPositives: 0 });
     expect(Array.from(open.subarray(0, 2))).toEqual([0.20000000298023224, 0.20000000298023224]);
-    expect(open[2]).toBe(gated[2]);
+    expect(open[2]).toBeGreaterThan(0.2);
+    expect(open[2]).not.toBe(evidenceOrder[2]);
+
+    // Held-out rows decide when they hold failures: the model ranks only if it ranked them better.
+    const won = { rows: 120, failures: 10, modelAuc: 0.9, evidenceAuc: 0.8 };
+    const lost = { ...won, modelAuc: 0.8, evidenceAuc: 0.9 };
+    expect(Array.from(scorePairs(trained.state, flat(won), fresh, {}))).toEqual(Array.from(open));
+    expect(Array.from(scorePairs(trained.state, flat(lost), fresh, {}, { minPositives: 0 }))).toEqual(
+      evidenceOrder,
+    );
+    // Two held-out failures are too few to compare: back to the failure count.
+    const thin = { ...lost, failures: 2 };
+    expect(Array.from(scorePairs(trained.state, flat(thin), fresh, {}))).toEqual(evidenceOrder);
+    expect(Array.from(scorePairs(trained.state, flat(thin), fresh, {}, { minPositives: 0 }))).toEqual(
+      Array.from(open),
+    );
   });
 
   it('saves and loads a version in the TF.js format with an active pointer', async () => {
@@ -114,6 +143,8 @@ describe('failure model on the wasm backend', () => {
     expect(loaded.wide.bias).toBe(trained.model.wide.bias);
     expect(loaded.fitPositives).toBe(trained.model.fitPositives);
     expect(loaded.positiveWeight).toBe(trained.model.positiveWeight);
+    expect(trained.model.holdout?.failures).toBeGreaterThan(0);
+    expect(loaded.holdout).toEqual(trained.model.holdout);
     loaded.dispose();
   });
 });
