@@ -46,6 +46,34 @@ export function modelTrusted(model: FailureModel | null, minPositives = MIN_POSI
 /** 1 - e^-x without losing small x (a failure hundreds of cycles ago still counts). */
 const evidenceScore = (decayedFailures: number): number => -Math.expm1(-decayedFailures);
 
+/**
+ * Untrusted scores: a pair with failure evidence scores above this floor; a pair without any scores
+ * below it, by novelty, so that novelty orders only what the failure record leaves tied.
+ */
+export const EVIDENCE_FLOOR = 1e-9;
+
+/**
+ * How new a pair is to the lab: its test never ran (1), never ran on this device (1), never ran on this
+ * device model's firmware (1). New tests and pairs have no record to be judged by; as in CI
+ * prioritisation (Elbaum et al., FSE 2014) they go before tests with a clean record.
+ */
+export function novelty(state: HistoryState, q: PairQuery): number {
+  const k = state.keysOf(q);
+  const stats = state.statsOf(q, k);
+  let n = 0;
+  if (!stats.test) n++;
+  if (!stats.pair) n++;
+  if (k.testFirmware !== undefined && !stats.testFirmware) n++;
+  return n;
+}
+
+/** The score of a pair while the model is untrusted: failure evidence first, then novelty. */
+function evidenceOrNovelty(state: HistoryState, q: PairQuery): number {
+  const decayed = decayedFailureScore(state, q);
+  if (decayed > 0) return EVIDENCE_FLOOR + evidenceScore(decayed);
+  return (EVIDENCE_FLOOR / 10) * (novelty(state, q) / 3);
+}
+
 export const DEFAULT_RECENCY_WEIGHT = 0.3;
 
 /**
@@ -75,7 +103,7 @@ export function scorePairs(
     }
     return out;
   }
-  for (let i = 0; i < n; i++) out[i] = evidenceScore(decayedFailureScore(state, pairs[i]!));
+  for (let i = 0; i < n; i++) out[i] = evidenceOrNovelty(state, pairs[i]!);
   return out;
 }
 

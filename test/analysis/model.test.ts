@@ -4,12 +4,19 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../analysis/backend.ts';
 import type { HistoryRow } from '../../analysis/history/row.ts';
+import { groupCycles } from '../../analysis/history/cycles.ts';
 import { type FailureModel, idColumns } from '../../analysis/model/failure-model.ts';
 import { activeVersion, loadModelVersion, saveModelVersion } from '../../analysis/model/store.ts';
 import { trainOnHistory } from '../../analysis/model/train-history.ts';
 import { featureMatrix } from '../../analysis/features/vector.ts';
-import type { PairQuery } from '../../analysis/features/state.ts';
-import { MIN_POSITIVES_TO_GENERALIZE, rankPairs, scorePairs } from '../../analysis/ranking/rank.ts';
+import { HistoryState, type PairQuery } from '../../analysis/features/state.ts';
+import {
+  EVIDENCE_FLOOR,
+  MIN_POSITIVES_TO_GENERALIZE,
+  novelty,
+  rankPairs,
+  scorePairs,
+} from '../../analysis/ranking/rank.ts';
 import { seededRandom } from '../../analysis/model/hash.ts';
 import type { HoldoutCheck } from '../../analysis/model/holdout.ts';
 import { decayedFailureScore } from '../../analysis/features/heuristic.ts';
@@ -91,11 +98,12 @@ describe('failure model on the wasm backend', () => {
         predict: (ex: { n: number }) => new Float32Array(ex.n).fill(0.2),
         holdout,
       });
-    const evidence = queries.map((q) => -Math.expm1(-decayedFailureScore(trained.state, q)));
-    const evidenceOrder = [0, 0, evidence[0]!, evidence[2]!];
+    const evidence = queries.map((q) => EVIDENCE_FLOOR - Math.expm1(-decayedFailureScore(trained.state, q)));
+    // New tests (never ran: test, pair and test-on-firmware new) score 3/3 of a tenth of the floor.
+    const evidenceOrder = [EVIDENCE_FLOOR / 10, EVIDENCE_FLOOR / 10, evidence[0]!, evidence[2]!];
     expect(evidence[0]).toBeGreaterThan(0.5);
 
-    // Nothing held out to compare on, too few failures: the evidence, never-failed pairs tied at 0.
+    // Nothing held out to compare on, too few failures: the failure evidence, then novelty.
     expect(Array.from(scorePairs(trained.state, flat(null), fresh, {}))).toEqual(evidenceOrder);
     // With enough failures (here: the bound lowered), the model ranks never-failed pairs too.
     const open = scorePairs(trained.state, flat(null), fresh, {}, { minPositives: 0 });
@@ -116,6 +124,38 @@ describe('failure model on the wasm backend', () => {
     expect(Array.from(scorePairs(trained.state, flat(thin), fresh, {}, { minPositives: 0 }))).toEqual(
       Array.from(open),
     );
+  });
+
+  it('orders pairs without failures by novelty, below every pair with a failure, while untrusted', () => {
+    const s = new HistoryState();
+    const row = (test: string, verdict: 'pass' | 'fail'): HistoryRow => ({
+      cycle: '1',
+      test,
+      device: 'd1',
+      deviceModel: 'm',
+      firmware: '1.0',
+      verdict,
+      durationS: 1,
+    });
+    for (const c of groupCycles([row('a', 'pass'), row('b', 'fail')])) s.update(c);
+    const q = (test: string, device: string, firmware: string): PairQuery => ({
+      test,
+      device,
+      deviceModel: 'm',
+      firmware,
+    });
+    const pairs = [
+      q('a', 'd1', '1.0'),
+      q('a', 'd2', '1.0'),
+      q('a', 'd1', '2.0'),
+      q('c', 'd1', '1.0'),
+      q('b', 'd1', '1.0'),
+    ];
+    expect(pairs.map((p) => novelty(s, p))).toEqual([0, 1, 1, 3, 0]);
+    const untrusted = Object.assign(Object.create(trained.model) as FailureModel, { holdout: null });
+    const scores = Array.from(scorePairs(s, untrusted, pairs, {}));
+    expect(scores.slice(0, 4)).toEqual([0, EVIDENCE_FLOOR / 30, EVIDENCE_FLOOR / 30, EVIDENCE_FLOOR / 10]);
+    expect(scores[4]).toBeGreaterThan(EVIDENCE_FLOOR + 0.5);
   });
 
   it('saves and loads a version in the TF.js format with an active pointer', async () => {
