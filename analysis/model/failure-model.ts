@@ -70,7 +70,7 @@ export class FailureModel {
    * model's raw output averages its logit with the network's (weight `wideWeight`).
    */
   readonly wide = new LogisticRegression(FEATURE_COUNT);
-  wideWeight = Number(process.env.WW ?? 0.5);
+  wideWeight = 0.5;
 
   constructor(
     readonly network: tf.LayersModel,
@@ -159,7 +159,6 @@ export class FailureModel {
       // Too few failures in the window to fit: undo the class weighting's known bias instead
       // (odds scale by 1 / positive weight).
       this.platt = calibrated ? fitted : { a: 1, b: -Math.log(this.positiveWeight) };
-      if (process.env.WIDE_ALL) this.wide.fit(ex.dense, ex.labels, Number(process.env.WIDE_ALL));
     }
     return { rows: fitN, positives: pos, loss, calibrated };
   }

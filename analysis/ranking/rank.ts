@@ -38,7 +38,10 @@ export interface ScoreOptions {
 export const MIN_POSITIVES_TO_GENERALIZE = 10 * FEATURE_COUNT;
 
 /** Whether the model's last fit earned ranking (see MIN_POSITIVES_TO_GENERALIZE). */
-export function modelTrusted(model: FailureModel | null, minPositives = MIN_POSITIVES_TO_GENERALIZE): boolean {
+export function modelTrusted(
+  model: FailureModel | null,
+  minPositives = MIN_POSITIVES_TO_GENERALIZE,
+): boolean {
   if (model === null || model.trainings === 0) return false;
   return beatsEvidence(model.holdout) ?? model.fitPositives >= minPositives;
 }
