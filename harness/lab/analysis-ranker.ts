@@ -1,7 +1,7 @@
 import { HistoryState } from '../../analysis/features/state.ts';
 import { groupCycles } from '../../analysis/history/cycles.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
-import { scorePairs } from '../../analysis/ranking/rank.ts';
+import { modelTrusted, scorePairs } from '../../analysis/ranking/rank.ts';
 import { explainPair } from '../../analysis/ranking/reasons.ts';
 import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
 import type { FinishedJob } from '../store/history-repo.ts';
@@ -12,13 +12,16 @@ const EXPLAIN_TOP = 200;
 
 /**
  * The planner's ranker: the analysis model's failure probability for each pair, from the lab history
- * in the store; without a trained model, analysis falls back to its decayed-failure heuristic.
+ * in the store; until a model is trained and trusted, the pairs' failure record (decayed failures),
+ * then their novelty (analysis/ranking/rank.ts).
  */
 export function analysisRanker(jobs: readonly FinishedJob[], model: FailureModel | null): Ranker {
   const state = new HistoryState();
   for (const cycle of groupCycles(historyRows(jobs))) state.update(cycle);
   return {
-    name: model && model.trainings > 0 ? 'model' : 'decayed-failure heuristic',
+    name: modelTrusted(model)
+      ? 'model'
+      : `failure record, then novelty${model && model.trainings > 0 ? ' (model not yet trusted)' : ''}`,
     score(pairs: readonly RankPair[], context): RankScore[] {
       const queries = pairs.map((p) => ({
         test: p.testId,
