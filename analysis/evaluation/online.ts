@@ -8,7 +8,7 @@ import { hashUnit, seededRandom } from '../model/hash.ts';
 import { LogisticRegression } from '../model/logistic.ts';
 import type { NetworkConfig } from '../model/network.ts';
 import { TrainingSet } from '../model/training-set.ts';
-import { DEFAULT_RECENCY_WEIGHT, scorePairs } from '../ranking/rank.ts';
+import { DEFAULT_RECENCY_WEIGHT, modelTrusted, scorePairs } from '../ranking/rank.ts';
 import { type CycleMetrics, cycleMetrics, type Outcome } from './metrics.ts';
 
 export const STRATEGIES = ['model', 'heuristic', 'logistic', 'random', 'optimal'] as const;
@@ -70,7 +70,7 @@ export interface EvaluationResult {
   recencyWeight: number;
   summary: Record<Strategy, StrategySummary>;
   perCycle: CycleResult[];
-  /** (model probability, observed) for every pair ranked after the model was first trained. */
+  /** (model probability, observed) for every pair ranked while the model was trusted. */
   calibration: { predicted: number; observed: number }[];
   rankings: RankingLine[];
   elapsedMs: number;
@@ -145,7 +145,8 @@ export async function evaluateOnline(
       cycle.pairs.forEach((p, i) => {
         labels[i] = p.failed ? 1 : 0;
       });
-      if (model.trainings > 0)
+      // Only the trusted model's scores are probabilities; the failure record's are an order.
+      if (modelTrusted(model))
         for (let i = 0; i < n; i++) calibration.push({ predicted: modelScores[i]!, observed: labels[i]! });
       const failing = labels.reduce((a, b) => a + b, 0);
       const result: CycleResult = { cycle: cycle.id, index: cycle.index, pairs: n, failing, metrics: {} };

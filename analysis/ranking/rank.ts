@@ -46,6 +46,12 @@ export function modelTrusted(
   return beatsEvidence(model.holdout) ?? model.fitPositives >= minPositives;
 }
 
+/** What a ranking by this model orders pairs by, for plans and reports. */
+export function rankedBy(model: FailureModel | null): string {
+  if (modelTrusted(model)) return 'model';
+  return `failure record, then novelty${model && model.trainings > 0 ? ' (model not yet trusted)' : ''}`;
+}
+
 /** 1 - e^-x without losing small x (a failure hundreds of cycles ago still counts). */
 const evidenceScore = (decayedFailures: number): number => -Math.expm1(-decayedFailures);
 

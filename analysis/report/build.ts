@@ -2,7 +2,7 @@ import { groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
 import { HistoryState, type PairQuery } from '../features/state.ts';
 import type { FailureModel } from '../model/failure-model.ts';
-import { type RankedPair, rankPairs } from '../ranking/rank.ts';
+import { type RankedPair, rankedBy, rankPairs } from '../ranking/rank.ts';
 import type { CalibrationBin } from '../evaluation/write.ts';
 
 /** The part of an evaluation the report shows (what metrics.json holds). */
@@ -35,6 +35,8 @@ export interface ReportData {
   title: string;
   generatedAt: string;
   risk: RankedPair[];
+  /** What the risk scores come from: the model once trusted, else the failure record (see rank.ts). */
+  rankedBy: string;
   flaky: FlakyTest[];
   evaluation?: ReportEvaluation;
 }
@@ -84,6 +86,8 @@ export function buildReportData(input: ReportInput): ReportData {
     title: input.title ?? 'devlab failure-risk report',
     generatedAt: new Date().toISOString(),
     risk,
+    rankedBy:
+      input.rows && input.rows.length > 0 ? rankedBy(input.model ?? null) : "the evaluation's last ranking",
     flaky,
   };
   if (input.evaluation) data.evaluation = input.evaluation;

@@ -110,7 +110,7 @@ svg{max-width:100%;height:auto}
 </style></head>
 <body>
 <h1>${escapeHtml(data.title)}</h1>
-<p>Generated ${escapeHtml(data.generatedAt)}; ${data.risk.length} pairs scored.</p>
+<p>Generated ${escapeHtml(data.generatedAt)}; ${data.risk.length} pairs scored by ${escapeHtml(data.rankedBy)}.</p>
 ${sections.join('\n')}
 </body></html>
 `;

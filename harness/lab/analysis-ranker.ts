@@ -1,7 +1,7 @@
 import { HistoryState } from '../../analysis/features/state.ts';
 import { groupCycles } from '../../analysis/history/cycles.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
-import { modelTrusted, scorePairs } from '../../analysis/ranking/rank.ts';
+import { rankedBy, scorePairs } from '../../analysis/ranking/rank.ts';
 import { explainPair } from '../../analysis/ranking/reasons.ts';
 import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
 import type { FinishedJob } from '../store/history-repo.ts';
@@ -19,9 +19,7 @@ export function analysisRanker(jobs: readonly FinishedJob[], model: FailureModel
   const state = new HistoryState();
   for (const cycle of groupCycles(historyRows(jobs))) state.update(cycle);
   return {
-    name: modelTrusted(model)
-      ? 'model'
-      : `failure record, then novelty${model && model.trainings > 0 ? ' (model not yet trusted)' : ''}`,
+    name: rankedBy(model),
     score(pairs: readonly RankPair[], context): RankScore[] {
       const queries = pairs.map((p) => ({
         test: p.testId,

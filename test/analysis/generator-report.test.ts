@@ -53,7 +53,10 @@ describe('report', () => {
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/url\(\s*["']?https?:/i);
     expect(html).toContain('Flaky tests');
-    const data = JSON.parse(await readFile(out.json, 'utf8')) as { risk: unknown[] };
+    // No model given: the report says its scores are the failure record, not a model's probabilities.
+    expect(html).toMatch(/pairs scored by failure record, then novelty\./);
+    const data = JSON.parse(await readFile(out.json, 'utf8')) as { risk: unknown[]; rankedBy: string };
     expect(data.risk.length).toBeGreaterThan(10);
+    expect(data.rankedBy).toBe('failure record, then novelty');
   });
 });
