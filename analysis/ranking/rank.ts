@@ -18,7 +18,7 @@ export interface ScoreOptions {
    * calibrated probability p as a noisy-OR: 1 - (1 - p)(1 - w r). 0 disables it.
    */
   recencyWeight?: number;
-  /** Failures the model must have been fitted on before it ranks pairs that never failed (see below). */
+  /** Failures the model must have been fitted on to rank when its held-out rows cannot tell (see below). */
   minPositives?: number;
 }
 
@@ -27,7 +27,7 @@ export interface ScoreOptions {
  * that never failed was worse than random on the public histories, and its order of the pairs that did
  * fail was worse than their plain failure record (commons-io). An untrusted model ranks nothing: pairs
  * are ordered by their failure evidence, the decayed failures (score 1 - e^-decayed, the heuristic's
- * order), and pairs without any failure stay tied at 0.
+ * order), and pairs without any failure come after them by novelty (`novelty`).
  *
  * Whether to trust it is decided on the rows its last fit held out (the most recent ones, also used for
  * calibration): the model ranks only if it ranked their failures above the passes more often than the
@@ -87,9 +87,9 @@ export const DEFAULT_RECENCY_WEIGHT = 0.3;
 
 /**
  * The model's failure probability for each pair: the network's calibrated output combined with
- * the documented recency term. Until the model is trusted (no model, or fitted on too few
- * failures), the failure evidence instead: 1 - e^-(decayed failures of the pair + a tenth of its
- * test's), in the heuristic's order.
+ * the documented recency term. Until the model is trusted (`modelTrusted`), the failure evidence
+ * instead: 1 - e^-(decayed failures of the pair + a tenth of its test's), in the heuristic's order,
+ * above EVIDENCE_FLOOR; pairs that never failed below it, by novelty.
  */
 export function scorePairs(
   state: HistoryState,
