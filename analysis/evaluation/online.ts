@@ -53,6 +53,8 @@ export interface CycleResult {
   index: number;
   pairs: number;
   failing: number;
+  /** Whether the model ranked this cycle (else the failure record, then novelty: see rank.ts). */
+  modelTrusted: boolean;
   metrics: Partial<Record<Strategy, CycleMetrics>>;
 }
 
@@ -66,6 +68,9 @@ export interface EvaluationResult {
   budget: number;
   retrainEvery: number;
   retrainings: number;
+  /** Cycles, and failing cycles, the trusted model ranked (the rest: failure record, then novelty). */
+  trustedCycles: number;
+  trustedFailingCycles: number;
   seed: number;
   recencyWeight: number;
   summary: Record<Strategy, StrategySummary>;
@@ -121,6 +126,7 @@ export async function evaluateOnline(
       const dense = featureMatrix(state, queries, ctx);
       const ids = idColumns(queries, model.config);
       const tie = queries.map((q) => hashUnit(`${cycle.id}\u0000${q.test}\u0000${q.device}`, o.seed));
+      const trusted = modelTrusted(model);
       const modelScores = scorePairs(state, model, queries, ctx, { recencyWeight: o.recencyWeight });
       const heuristic = queries.map((q) => decayedFailureScore(state, q));
       const logistic = lrFitted ? lr.predict(dense, n) : new Float64Array(n);
@@ -146,10 +152,17 @@ export async function evaluateOnline(
         labels[i] = p.failed ? 1 : 0;
       });
       // Only the trusted model's scores are probabilities; the failure record's are an order.
-      if (modelTrusted(model))
+      if (trusted)
         for (let i = 0; i < n; i++) calibration.push({ predicted: modelScores[i]!, observed: labels[i]! });
       const failing = labels.reduce((a, b) => a + b, 0);
-      const result: CycleResult = { cycle: cycle.id, index: cycle.index, pairs: n, failing, metrics: {} };
+      const result: CycleResult = {
+        cycle: cycle.id,
+        index: cycle.index,
+        pairs: n,
+        failing,
+        modelTrusted: trusted,
+        metrics: {},
+      };
       if (failing > 0)
         for (const s of STRATEGIES) {
           const outcome: Outcome[] = orders[s].map((i) => ({
@@ -205,6 +218,8 @@ export async function evaluateOnline(
     budget: o.budget,
     retrainEvery,
     retrainings,
+    trustedCycles: perCycle.filter((c) => c.modelTrusted).length,
+    trustedFailingCycles: perCycle.filter((c) => c.modelTrusted && c.failing > 0).length,
     seed: o.seed,
     recencyWeight: o.recencyWeight,
     summary,

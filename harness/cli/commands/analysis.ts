@@ -103,7 +103,9 @@ export function registerAnalysisCommands(program: Command): void {
         );
         process.stdout.write(
           `${result.cycles} cycles, ${result.failingCycles} failing, ${result.retrainings} retrainings on ${backend.name} ` +
-            `in ${(result.elapsedMs / 1000).toFixed(1)} s\n${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
+            `in ${(result.elapsedMs / 1000).toFixed(1)} s; the model was trusted to rank ${result.trustedCycles} ` +
+            `cycles (${result.trustedFailingCycles} of the failing), the failure record then novelty ranked the rest\n` +
+            `${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
         );
       },
     );
