@@ -61,5 +61,15 @@ describe('online evaluation', () => {
     ]);
     for (const s of ['model', 'heuristic', 'logistic', 'random'])
       expect(metrics.summary[s]!.apfd).toBeLessThanOrEqual(metrics.summary['optimal']!.apfd + 1e-9);
+    // Which cycles the model ranked: never the first (nothing trained yet); the totals match the cycles.
+    expect(result.perCycle[0]!.modelTrusted).toBe(false);
+    expect(result.trustedCycles).toBe(result.perCycle.filter((c) => c.modelTrusted).length);
+    expect(result.trustedFailingCycles).toBe(
+      result.perCycle.filter((c) => c.modelTrusted && c.failing > 0).length,
+    );
+    expect(metrics).toMatchObject({
+      trustedCycles: result.trustedCycles,
+      trustedFailingCycles: result.trustedFailingCycles,
+    });
   });
 });
