@@ -9,6 +9,7 @@ import type { RunStatus } from '../store/runs-repo.ts';
 import { ChildAgent } from './child-agent.ts';
 import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
 import { LocalServices } from './local-services.ts';
+import { evaluateGeneratedLab } from './model-check.ts';
 import { predictionReport } from './prediction-report.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
@@ -37,6 +38,8 @@ export interface DemoResult {
   runs: { id: string; status: RunStatus; counts: Record<string, number> }[];
   dashboardUrl: string;
   reportPath: string | null;
+  /** The report of the online evaluation on a generated lab history (harness/lab/model-check.ts). */
+  modelCheckPath: string | null;
   /** 0 when the demo ran; the runs' own verdicts do not fail it (the reference app has real defects). */
   exitCode: number;
 }
@@ -167,6 +170,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
       );
     }
     await service.trainer.idle();
+    const modelCheck = await evaluateGeneratedLab(home, log);
     const reportPath = path.join(home, 'failure-prediction.html');
     writeFileSync(reportPath, await predictionReport(service.store, service.trainer).html());
     writeFileSync(
@@ -175,11 +179,12 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
     );
     log(`\nruns: ${runs.map((r) => `${r.id} ${r.status}`).join(', ')}`);
     log(`failure-prediction report: ${reportPath}`);
+    log(`model check on a generated lab history: ${modelCheck}`);
     log(
       `dashboard/API: ${service.url} (while the demo runs; \`devlab server\` serves the same store: DEVLAB_HOME=${home})`,
     );
     log(`took ${Math.round((Date.now() - started) / 1000)} s`);
-    return { runs, dashboardUrl: service.url, reportPath, exitCode: 0 };
+    return { runs, dashboardUrl: service.url, reportPath, modelCheckPath: modelCheck, exitCode: 0 };
   } finally {
     for (const agent of agents.reverse()) await agent.stop();
     await service?.close();

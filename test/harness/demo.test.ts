@@ -56,6 +56,16 @@ describe('devlab demo (real services, Appium, two agent processes)', async () =>
       const report = readFileSync(result.reportPath!, 'utf8');
       expect(report).toContain('<svg');
       expect(report).toContain('app.playback.hevc-title-fallback');
+      // The model check: an online evaluation of a generated lab history, with its charts and numbers.
+      expect(lines.join('\n')).toMatch(/model +APFD 0\.\d{3}, first failure after/);
+      const check = readFileSync(result.modelCheckPath!, 'utf8');
+      expect(check).toContain('APFD per cycle against the baselines');
+      expect(check).toContain('pairs scored by model');
+      const metrics = JSON.parse(
+        readFileSync(path.join(path.dirname(result.modelCheckPath!), 'metrics.json'), 'utf8'),
+      ) as { cycles: number; trustedFailingCycles: number };
+      expect(metrics.cycles).toBe(300);
+      expect(metrics.trustedFailingCycles).toBeGreaterThan(0);
       const docker = new Docker({ socketPath: DOCKER_SOCKET });
       const left = await docker.listContainers({
         all: true,

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../../../analysis/backend.ts';
@@ -7,10 +7,8 @@ import { writeEvaluation } from '../../../analysis/evaluation/write.ts';
 import { generateLabHistory } from '../../../analysis/generator/lab.ts';
 import { historyToCsv, readHistoryCsv } from '../../../analysis/history/csv.ts';
 import { groupCycles } from '../../../analysis/history/cycles.ts';
-import { trainOnHistory } from '../../../analysis/model/train-history.ts';
 import { importHistory } from '../../../analysis/history/summary.ts';
-import type { ReportEvaluation } from '../../../analysis/report/build.ts';
-import { writeReport } from '../../../analysis/report/report.ts';
+import { writeHistoryReport } from '../../../analysis/report/history-report.ts';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -131,29 +129,7 @@ export function registerAnalysisCommands(program: Command): void {
     .action(async (opts: { history?: string; eval?: string; out: string }) => {
       if (!opts.history && !opts.eval) throw new Error('give --history FILE and/or --eval DIR');
       const rows = opts.history ? await readHistoryCsv(opts.history) : undefined;
-      let evaluation: ReportEvaluation | undefined;
-      let scores: { test: string; device: string; score: number }[] | undefined;
-      if (opts.eval) {
-        evaluation = JSON.parse(
-          await readFile(path.join(opts.eval, 'metrics.json'), 'utf8'),
-        ) as ReportEvaluation;
-        const lines = (await readFile(path.join(opts.eval, 'rankings.jsonl'), 'utf8')).trim().split('\n');
-        const latest = new Map<string, { test: string; device: string; score: number }>();
-        for (const line of lines.slice(-20)) {
-          const r = JSON.parse(line) as { order: { test: string; device: string; score: number }[] };
-          for (const o of r.order) latest.set(`${o.test}\u0000${o.device}`, o);
-        }
-        scores = [...latest.values()];
-      }
-      // With a history, the risk comes from a model trained on all of it (the same function the
-      // harness will call with the store's rows).
-      let model: Awaited<ReturnType<typeof trainOnHistory>>['model'] | null = null;
-      if (rows) {
-        await initBackend();
-        model = (await trainOnHistory(rows, { train: { epochs: 3, batchSize: 512 } })).model;
-      }
-      const out = await writeReport({ rows, model, evaluation, scores }, opts.out);
-      model?.dispose();
+      const out = await writeHistoryReport({ rows, evalDir: opts.eval }, opts.out);
       process.stdout.write(`wrote ${out.html} and ${out.json}\n`);
     });
 }
