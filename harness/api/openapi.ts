@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { runRequestSchema } from '../protocol/run-request.ts';
-import { deviceActionSchema, deviceViewSchema, errorSchema, runViewSchema } from './schemas.ts';
+import {
+  deviceActionSchema,
+  deviceViewSchema,
+  errorSchema,
+  planPreviewSchema,
+  runViewSchema,
+} from './schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -54,6 +60,13 @@ export function openApiDocument(): Record<string, unknown> {
             '200': { description: 'runs', ...json({ type: 'array', items: ref('Run') }) },
             ...errors,
           },
+        },
+      },
+      '/api/runs/preview': {
+        post: {
+          summary: 'The plan a run request would get (order, risk, reasons, budget cuts); creates nothing',
+          requestBody: { required: true, ...json(ref('RunRequest')) },
+          responses: { '200': { description: 'the plan', ...json(ref('PlanPreview')) }, ...errors },
         },
       },
       '/api/runs/{id}': runGet('A run with `pipelineStatus` for Spinnaker', {
@@ -122,6 +135,7 @@ export function openApiDocument(): Record<string, unknown> {
       schemas: {
         RunRequest: input(runRequestSchema),
         Run: output(runViewSchema),
+        PlanPreview: output(planPreviewSchema),
         Device: output(deviceViewSchema),
         DeviceAction: input(deviceActionSchema),
         Error: output(errorSchema),

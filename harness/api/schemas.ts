@@ -40,3 +40,25 @@ export const deviceViewSchema = z.object({
   reason: z.string().optional(),
   leaseHolder: z.string().optional(),
 });
+
+/** The answer to POST /api/runs/preview: the plan a run request would get, nothing created. */
+export const planPreviewSchema = z.object({
+  /** What the risk scores come from: `model`, or the failure record until the model is trusted. */
+  ranker: z.string(),
+  jobs: z.array(
+    z.object({
+      seq: z.number().int(),
+      testId: z.string(),
+      pool: z.string(),
+      devices: z.array(z.string()),
+      /** Failure probability (or failure-record score) the order is by; reasons most important first. */
+      score: z.number(),
+      reasons: z.array(z.string()),
+      estDurationMs: z.number(),
+      skipReason: z.string().nullable(),
+    }),
+  ),
+  unplanned: z.array(z.object({ testId: z.string(), reasons: z.array(z.string()) })),
+  budget: z.object({ budgetS: z.number(), selectedS: z.number(), skippedJobs: z.number() }).nullable(),
+});
+export type PlanPreview = z.infer<typeof planPreviewSchema>;

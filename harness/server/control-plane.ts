@@ -122,7 +122,11 @@ export class ControlPlane {
     await this.queues.close();
   }
 
-  async submit(input: RunRequestInput): Promise<SubmitResult> {
+  /**
+   * Validates a run request, resolves its tests and devices and plans it: what `submit` queues, and
+   * what `preview` answers without creating anything.
+   */
+  private async planRequest(input: RunRequestInput): Promise<{ request: RunRequest; plan: Plan }> {
     const parsed = runRequestSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -134,8 +138,6 @@ export class ControlPlane {
     const request = parsed.data;
     const tests = await asRequestError('query', () => this.deps.resolveTests(request.query));
     const devices = await asRequestError('select', () => this.deps.resolveDevices(request.select));
-    const at = this.now();
-    const runId = newRunId(at);
     const plan = planRun({
       request,
       tests,
@@ -143,6 +145,18 @@ export class ControlPlane {
       ranker: this.deps.ranker,
       durations: this.deps.durations,
     });
+    return { request, plan };
+  }
+
+  /** The plan a run request would get (order, risk and reasons, budget cuts), without creating a run. */
+  async preview(input: RunRequestInput): Promise<Plan> {
+    return (await this.planRequest(input)).plan;
+  }
+
+  async submit(input: RunRequestInput): Promise<SubmitResult> {
+    const { request, plan } = await this.planRequest(input);
+    const at = this.now();
+    const runId = newRunId(at);
     this.store.transaction(() => {
       this.store.runs.insert({
         id: runId,

@@ -59,8 +59,25 @@ describe('the OpenAPI document', async () => {
       };
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths)).toEqual(
-        expect.arrayContaining(['/api/runs', '/api/runs/{id}', '/api/artifacts/{id}', '/api/devices']),
+        expect.arrayContaining([
+          '/api/runs',
+          '/api/runs/preview',
+          '/api/runs/{id}',
+          '/api/artifacts/{id}',
+          '/api/devices',
+        ]),
       );
+      expect(
+        doc.paths['/api/runs/preview']!['post']!.requestBody!.content['application/json']!.schema,
+      ).toEqual({
+        $ref: '#/components/schemas/RunRequest',
+      });
+      expect(Object.keys(doc.components.schemas['PlanPreview']?.properties ?? {}).sort()).toEqual([
+        'budget',
+        'jobs',
+        'ranker',
+        'unplanned',
+      ]);
       expect(doc.paths['/api/runs']!['post']!.requestBody!.content['application/json']!.schema).toEqual({
         $ref: '#/components/schemas/RunRequest',
       });

@@ -7,6 +7,7 @@ import { junitReport } from '../../results/junit-report.ts';
 import type { RunRow } from '../../store/runs-repo.ts';
 import type { ApiDeps } from '../app.ts';
 import { parseBody } from '../parse-body.ts';
+import type { PlanPreview } from '../schemas.ts';
 import { jobView, runView } from '../run-view.ts';
 
 /**
@@ -59,6 +60,26 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
           skipReason: j.skipReason ?? null,
         })),
       });
+  });
+
+  // What a run would be, without creating it: CI can show the order, the risk and the reasons first.
+  app.post('/api/runs/preview', async (req): Promise<PlanPreview> => {
+    const plan = await controlPlane.preview(parseBody(runRequestSchema, withPartner(req)));
+    return {
+      ranker: plan.ranker,
+      jobs: plan.jobs.map((j) => ({
+        seq: j.seq,
+        testId: j.testId,
+        pool: j.pool,
+        devices: plan.pools[j.pool] ?? [],
+        score: j.score,
+        reasons: j.reasons,
+        estDurationMs: j.estDurationMs,
+        skipReason: j.skipReason ?? null,
+      })),
+      unplanned: plan.unplanned,
+      budget: plan.budget ?? null,
+    };
   });
 
   app.get('/api/runs', async (req) => {

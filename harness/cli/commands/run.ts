@@ -4,7 +4,9 @@ import { loadConfig } from '../../config/config.ts';
 import { PRIORITY_CLASSES } from '../../protocol/run-request.ts';
 import { exitCodeFor } from '../../scheduler/run-status.ts';
 import type { RunStatus } from '../../store/runs-repo.ts';
+import type { PlanPreview } from '../../api/schemas.ts';
 import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
+import { formatPlanPreview } from '../plan-preview.ts';
 import { deviceLine, progressLine, type RunStatusView } from '../run-progress.ts';
 
 interface SubmitOptions {
@@ -19,6 +21,7 @@ interface SubmitOptions {
   ordering?: string;
   changed?: string;
   wait?: boolean;
+  dryRun?: boolean;
   junit?: string;
   server?: string;
   json?: boolean;
@@ -87,6 +90,7 @@ export function registerRunCommands(program: Command): void {
       'follow progress until the run ends; exit 0 passed, 1 test failures, 2 infrastructure error',
     )
     .option('--junit <file>', 'with --wait: write the JUnit XML report here')
+    .option('--dry-run', 'print the plan (order, risk, reasons, budget cuts) without creating the run')
     .option('--server <url>', 'control plane URL')
     .option('--json', 'print the created run as JSON')
     .addHelpText(
@@ -94,7 +98,8 @@ export function registerRunCommands(program: Command): void {
       `
 Examples:
   $ devlab run submit --query "tag:smoke" --select "caps.codecs:hevc" --priority ci-pr --wait --junit smoke.xml
-  $ devlab run submit -q "component:player and priority>=2" -s "platform:tizen and firmware>=6.5" --budget 600`,
+  $ devlab run submit -q "component:player and priority>=2" -s "platform:tizen and firmware>=6.5" --budget 600
+  $ devlab run submit -q "tag:smoke" --changed player --dry-run`,
     )
     .action(async (opts: SubmitOptions) => {
       try {
@@ -118,6 +123,12 @@ Examples:
               : [],
           },
         };
+        if (opts.dryRun) {
+          if (opts.wait) throw new Error('--dry-run creates no run to --wait for');
+          const plan = await api.request<PlanPreview>('POST', '/api/runs/preview', body);
+          process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanPreview(plan));
+          return;
+        }
         const created = await api.request<
           RunStatusView & { unplanned: { testId: string; reasons: string[] }[] }
         >('POST', '/api/runs', body);
