@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { DeviceRecord } from '../../devices/device.ts';
-import type { TestMeta } from '../../suites/test-api.ts';
-import { isQueryError } from '../../suites/query/errors.ts';
-import { MalformedMessageError, RequestError } from '../errors.ts';
-import { type Plan, planRun } from '../planner/planner.ts';
-import type { DurationEstimator, Ranker } from '../planner/ranker.ts';
+import { MalformedMessageError } from '../errors.ts';
+import type { Plan } from '../planner/planner.ts';
 import {
   type AttemptReport,
   type AttemptStarted,
@@ -13,7 +9,7 @@ import {
   attemptStartedSchema,
   type JobPayload,
 } from '../protocol/job.ts';
-import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
+import type { RunRequest, RunRequestInput } from '../protocol/run-request.ts';
 import { type LabKeys, labKeys } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
 import { ReportConsumer } from '../queue/report-stream.ts';
@@ -25,18 +21,13 @@ import type { JobRow } from '../store/jobs-repo.ts';
 import type { RunHeader, RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { EventBus } from './event-bus.ts';
+import { type PlanningDeps, planRequest } from './plan-request.ts';
 import { WriteBatch } from './write-batch.ts';
 
-export interface ControlPlaneDeps {
+export interface ControlPlaneDeps extends PlanningDeps {
   store: Store;
   /** BullMQ connection (maxRetriesPerRequest: null). */
   redis: Redis;
-  /** Tests matching a query, in catalog order; throws a QueryError for a bad query. */
-  resolveTests(query: string): Promise<TestMeta[]> | TestMeta[];
-  /** Devices matching a selector that may take work; throws a QueryError for a bad selector. */
-  resolveDevices(selector: string): Promise<DeviceRecord[]> | DeviceRecord[];
-  ranker: Ranker;
-  durations: DurationEstimator;
   /** Concurrency cap per partner (jobs running at once); absent = no cap. */
   partnerCaps?: Record<string, number>;
   /** The lab's Redis keys (default prefix `devlab`). */
@@ -47,16 +38,6 @@ export interface ControlPlaneDeps {
 export interface SubmitResult {
   run: RunRow;
   plan: Plan;
-}
-
-/** A bad query or selector becomes a 400 that names the field and shows the caret under the bad token. */
-async function asRequestError<T>(field: string, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isQueryError(err)) throw new RequestError(field, `${field}: ${err.message}`, err.caret);
-    throw err;
-  }
 }
 
 function newRunId(now: number): string {
@@ -122,39 +103,13 @@ export class ControlPlane {
     await this.queues.close();
   }
 
-  /**
-   * Validates a run request, resolves its tests and devices and plans it: what `submit` queues, and
-   * what `preview` answers without creating anything.
-   */
-  private async planRequest(input: RunRequestInput): Promise<{ request: RunRequest; plan: Plan }> {
-    const parsed = runRequestSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new RequestError(
-        issue.path.join('.') || '(body)',
-        `${issue.path.join('.') || 'body'}: ${issue.message}`,
-      );
-    }
-    const request = parsed.data;
-    const tests = await asRequestError('query', () => this.deps.resolveTests(request.query));
-    const devices = await asRequestError('select', () => this.deps.resolveDevices(request.select));
-    const plan = planRun({
-      request,
-      tests,
-      devices,
-      ranker: this.deps.ranker,
-      durations: this.deps.durations,
-    });
-    return { request, plan };
-  }
-
   /** The plan a run request would get (order, risk and reasons, budget cuts), without creating a run. */
   async preview(input: RunRequestInput): Promise<Plan> {
-    return (await this.planRequest(input)).plan;
+    return (await planRequest(this.deps, input)).plan;
   }
 
   async submit(input: RunRequestInput): Promise<SubmitResult> {
-    const { request, plan } = await this.planRequest(input);
+    const { request, plan } = await planRequest(this.deps, input);
     const at = this.now();
     const runId = newRunId(at);
     this.store.transaction(() => {
