@@ -11,6 +11,23 @@ export class RequestError extends Error {
   }
 }
 
+/**
+ * A submit reused an idempotency key with a different request: the key already names another run's
+ * request, so neither a replay nor a new run would be what the client meant (HTTP 422).
+ */
+export class IdempotencyConflictError extends Error {
+  constructor(
+    readonly key: string,
+    readonly runId: string | null,
+  ) {
+    super(
+      `Idempotency-Key "${key}" was already used with a different request${runId ? ` (run ${runId})` : ''}: ` +
+        'send the same request to get that run again, or a new key for a new run',
+    );
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
 export class NotFoundError extends Error {
   constructor(
     readonly what: string,

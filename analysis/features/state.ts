@@ -40,6 +40,15 @@ export interface PairKeys {
 
 const SEP = '\u0000';
 
+/** A HistoryState as plain data (Maps of plain Stats objects), what `snapshot` gives and `restore` takes. */
+export interface HistoryStateData {
+  cycles: number;
+  lastTimeMs: number;
+  tables: Record<StatsKind, Map<string, Stats>>;
+  testComponent: Map<string, string>;
+  deviceFirmware: Map<string, string>;
+}
+
 /**
  * The lab history as incremental statistics: update it with each revealed cycle (O(pairs in the
  * cycle)); read features for the next cycle from it. It never sees a cycle before `update`.
@@ -62,6 +71,30 @@ export class HistoryState {
   readonly testComponent = new Map<string, string>();
   /** Firmware last seen on each device, to tell a firmware update. */
   readonly deviceFirmware = new Map<string, string>();
+
+  /** The state as plain data (shared, not copied: serialize it at once), for a snapshot. */
+  snapshot(): HistoryStateData {
+    return {
+      cycles: this.cycles,
+      lastTimeMs: this.lastTimeMs,
+      tables: this.tables,
+      testComponent: this.testComponent,
+      deviceFirmware: this.deviceFirmware,
+    };
+  }
+
+  /** A state as it was when `snapshot` was taken. */
+  static restore(data: HistoryStateData): HistoryState {
+    const state = new HistoryState();
+    state.cycles = data.cycles;
+    state.lastTimeMs = data.lastTimeMs;
+    for (const kind of Object.keys(state.tables) as StatsKind[]) {
+      for (const [key, stats] of data.tables[kind] ?? []) state.tables[kind].set(key, stats);
+    }
+    for (const [test, component] of data.testComponent) state.testComponent.set(test, component);
+    for (const [device, firmware] of data.deviceFirmware) state.deviceFirmware.set(device, firmware);
+    return state;
+  }
 
   keysOf(p: PairQuery): PairKeys {
     const model = p.deviceModel;

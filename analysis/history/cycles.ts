@@ -1,4 +1,4 @@
-import { type HistoryRow, isFailure } from './row.ts';
+import { type HistoryRow, isFailure, isOutcome } from './row.ts';
 
 /** One (test, device) pair within a cycle; several executions collapse into one. */
 export interface CyclePair {
@@ -32,6 +32,7 @@ export function pairKey(test: string, device: string): string {
 /**
  * Groups rows into cycles in time order: numeric cycle ids numerically, else by time, else by
  * first appearance. Repeated executions of a pair in a cycle become one pair (failed if any failed).
+ * Rows without an outcome (`error`, `skipped`, `blocked`; see `isOutcome`) make no pair.
  */
 export function groupCycles(rows: readonly HistoryRow[]): Cycle[] {
   const byId = new Map<string, { first: number; rows: HistoryRow[] }>();
@@ -60,7 +61,8 @@ export function groupCycles(rows: readonly HistoryRow[]): Cycle[] {
     const changed = new Set<string>();
     for (const r of c.rows) {
       for (const ch of r.changed ?? []) changed.add(ch);
-      if (r.verdict === 'skipped' || r.verdict === 'blocked') continue;
+      // An infrastructure error, a skip or a block says nothing about the test: not a run of the pair.
+      if (!isOutcome(r.verdict)) continue;
       const key = pairKey(r.test, r.device);
       const failed = isFailure(r.verdict);
       const p = pairs.get(key);

@@ -29,9 +29,25 @@ function suiteProperty(suite: XmlNode, name: string): string | undefined {
   return hit ? attr(hit, 'value') : undefined;
 }
 
+/**
+ * The `type` of the `<error>` element devlab's own JUnit report writes for an infrastructure error
+ * (`harness/results/junit-report.ts`), so that its reports import back as `error`, not as failures.
+ */
+export const INFRASTRUCTURE_ERROR_TYPE = 'infrastructure';
+
+/**
+ * A test case's verdict. In JUnit, `<failure>` is a failed assertion and `<error>` an unexpected
+ * exception *in the test*: both are the test's failure (`fail`). Only an `<error>` whose `type` is
+ * `infrastructure` (what devlab writes when the lab, not the test, broke) is an infrastructure
+ * `error`, which never counts as a failure.
+ */
 function verdictOf(tc: XmlNode): Verdict {
   if (tc['failure'] !== undefined) return 'fail';
-  if (tc['error'] !== undefined) return 'error';
+  const errors = asNodes(tc['error']);
+  if (tc['error'] !== undefined)
+    return errors.length > 0 && errors.every((e) => attr(e, 'type') === INFRASTRUCTURE_ERROR_TYPE)
+      ? 'error'
+      : 'fail';
   if (tc['skipped'] !== undefined) return 'skipped';
   return 'pass';
 }

@@ -1,12 +1,35 @@
 import { z } from 'zod';
 
-/** Every verdict the lab records; `fail` and `error` count as failures for prediction. */
+/**
+ * Every verdict a history row can carry, and what it means for prediction:
+ *
+ * | verdict | meaning | a failure? | evidence about the test? |
+ * |---|---|---|---|
+ * | pass | ran and passed | no | yes |
+ * | fail | the test failed: an assertion, a timeout, an exception in the test (JUnit `<failure>` and `<error>`) | yes | yes |
+ * | flaky | failed, then passed on a retry | no (a verdict flip) | yes |
+ * | error | lab infrastructure: device lost, session not created, engine error | never | no: the outcome is unknown |
+ * | skipped, blocked | did not run | no | no |
+ *
+ * The lab's own vocabulary maps onto these in `harness/protocol/verdict.ts`.
+ */
 export const VERDICTS = ['pass', 'fail', 'flaky', 'error', 'skipped', 'blocked'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-/** Verdicts that count as "the pair failed" for ranking and evaluation. */
+/**
+ * Verdicts that count as "the pair failed" for ranking, training and evaluation: only `fail`. An
+ * infrastructure `error` is never the test's failure.
+ */
 export function isFailure(verdict: Verdict): boolean {
-  return verdict === 'fail' || verdict === 'error';
+  return verdict === 'fail';
+}
+
+/**
+ * Verdicts that say something about the test (it ran and the lab saw its outcome). The others
+ * (infrastructure `error`, `skipped`, `blocked`) are left out of cycles: neither a failure nor a pass.
+ */
+export function isOutcome(verdict: Verdict): boolean {
+  return verdict === 'pass' || verdict === 'fail' || verdict === 'flaky';
 }
 
 /** One execution of one test on one device in one cycle (a CI run). Analysis only ever sees these. */

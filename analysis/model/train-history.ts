@@ -1,4 +1,4 @@
-import { groupCycles } from '../history/cycles.ts';
+import { type Cycle, groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
 import { cycleContext, cycleQueries, HistoryState } from '../features/state.ts';
 import { featureMatrix } from '../features/vector.ts';
@@ -7,8 +7,30 @@ import type { NetworkConfig } from './network.ts';
 import { TrainingSet } from './training-set.ts';
 
 /**
- * Replays a history (features of each cycle from the cycles before it, O(rows)) and fits a model
- * on all of it. Returns the model, the final state (for ranking the next cycle) and timings.
+ * Replays cycles in order, each cycle's features from the cycles before it (O(rows)), into a training
+ * set; cycles may be streamed (one in memory at a time). Returns the set and the final state.
+ */
+export function replayCycles(
+  cycles: Iterable<Cycle>,
+  config: NetworkConfig,
+): { set: TrainingSet; state: HistoryState; featureMs: number } {
+  const t0 = Date.now();
+  const state = new HistoryState();
+  const set = new TrainingSet();
+  for (const cycle of cycles) {
+    const queries = cycleQueries(cycle);
+    const ctx = cycleContext(cycle);
+    const dense = featureMatrix(state, queries, ctx);
+    const labels = Uint8Array.from(cycle.pairs, (p) => (p.failed ? 1 : 0));
+    set.append({ n: queries.length, dense, ...idColumns(queries, config), labels });
+    state.update(cycle);
+  }
+  return { set, state, featureMs: Date.now() - t0 };
+}
+
+/**
+ * Replays a history and fits a model on all of it (warm start when `model` is given). Returns the model,
+ * the final state (for ranking the next cycle) and timings.
  */
 export async function trainOnHistory(
   rows: readonly HistoryRow[],
@@ -20,19 +42,9 @@ export async function trainOnHistory(
   featureMs: number;
   fitMs: number;
 }> {
-  const t0 = Date.now();
   const model = options.model ?? FailureModel.create(options.network);
-  const state = new HistoryState();
-  const set = new TrainingSet();
-  for (const cycle of groupCycles(rows)) {
-    const queries = cycleQueries(cycle);
-    const ctx = cycleContext(cycle);
-    const dense = featureMatrix(state, queries, ctx);
-    const labels = Uint8Array.from(cycle.pairs, (p) => (p.failed ? 1 : 0));
-    set.append({ n: queries.length, dense, ...idColumns(queries, model.config), labels });
-    state.update(cycle);
-  }
+  const { set, state, featureMs } = replayCycles(groupCycles(rows), model.config);
   const t1 = Date.now();
   const report = await model.train(set.slice(0, set.n), options.train);
-  return { model, state, report, featureMs: t1 - t0, fitMs: Date.now() - t1 };
+  return { model, state, report, featureMs, fitMs: Date.now() - t1 };
 }

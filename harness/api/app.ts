@@ -5,7 +5,8 @@ import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { type AuthOptions, registerAuth } from '../auth/auth-hook.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 import { type ReportProvider, registerReportRoutes } from './routes/report.ts';
-import { NotFoundError, RequestError } from '../errors.ts';
+import { IdempotencyConflictError, NotFoundError, RequestError } from '../errors.ts';
+import { IDEMPOTENCY_KEY_HEADER } from '../protocol/idempotency-key.ts';
 import type { ControlPlane } from '../server/control-plane.ts';
 import { TokensRepo } from '../store/tokens-repo.ts';
 import type { DevicesProvider } from './devices-provider.ts';
@@ -56,6 +57,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         .code(400)
         .send({ error: err.message, field: 'query', line: err.line, column: err.column, detail: err.caret });
     }
+    if (err instanceof IdempotencyConflictError)
+      return reply.code(422).send({ error: err.message, field: IDEMPOTENCY_KEY_HEADER });
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
     if (err instanceof TransitionError) return reply.code(409).send({ error: err.message, field: 'state' });
     const { statusCode: status, code } = err as { statusCode?: number; code?: string };

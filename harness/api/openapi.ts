@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_KEY_MAX,
+  IDEMPOTENT_REPLAYED_HEADER,
+  idempotencyKeyValueSchema,
+} from '../protocol/idempotency-key.ts';
 import { runRequestSchema } from '../protocol/run-request.ts';
 import {
   deviceActionSchema,
@@ -47,8 +53,41 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/runs': {
         post: {
           summary: 'Plan and queue a run; a partner token submits for its own partner',
+          description:
+            `With an \`${IDEMPOTENCY_KEY_HEADER}\` header the submit is idempotent per partner: the same key ` +
+            'with the same request (after defaults) answers the run the first submit created, also while ' +
+            'that one is still being planned, so a client may safely send it again after a timeout or a ' +
+            'lost connection. Keys do not expire.',
+          parameters: [
+            {
+              name: IDEMPOTENCY_KEY_HEADER,
+              in: 'header',
+              required: false,
+              description: `a client-chosen key (e.g. a UUID per CI job), 1-${IDEMPOTENCY_KEY_MAX} characters, optionally in double quotes`,
+              schema: output(idempotencyKeyValueSchema),
+            },
+          ],
           requestBody: { required: true, ...json(ref('RunRequest')) },
-          responses: { '201': { description: 'the planned run', ...json(ref('Run')) }, ...errors },
+          responses: {
+            '201': {
+              description: 'the planned run (new)',
+              headers: { Location: { schema: { type: 'string' }, description: 'the run' } },
+              ...json(ref('Run')),
+            },
+            '200': {
+              description: `the run an earlier submit with the same \`${IDEMPOTENCY_KEY_HEADER}\` created, as it is now`,
+              headers: {
+                [IDEMPOTENT_REPLAYED_HEADER]: { schema: { type: 'string', enum: ['true'] } },
+                Location: { schema: { type: 'string' }, description: 'the run' },
+              },
+              ...json(ref('Run')),
+            },
+            '422': {
+              description: `the \`${IDEMPOTENCY_KEY_HEADER}\` was already used with a different request`,
+              ...json(ref('Error')),
+            },
+            ...errors,
+          },
         },
         get: {
           summary: 'Recent runs (a partner token sees its own only)',

@@ -7,19 +7,22 @@ export interface RunStatusView {
   total: number;
   createdAt: number;
   startedAt: number | null;
-  /** Per device: jobs done, failed, total. */
-  devices?: Record<string, { done: number; failed: number; total: number }>;
+  /** Per device: jobs done, test failures, infrastructure errors (older servers: none), total. */
+  devices?: Record<string, { done: number; failed: number; errors?: number; total: number }>;
 }
 
-/** Per-device progress, busiest first: `tv-4k 3/5 (1✖)`. */
+/** What went wrong on a device: test failures (✖) and infrastructure errors (E), kept apart. */
+function trouble(c: { failed: number; errors?: number }): string {
+  const parts = [c.failed ? `${c.failed}✖` : '', c.errors ? `${c.errors}E` : ''].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(' ')})` : '';
+}
+
+/** Per-device progress, busiest first: `tv-4k 3/5 (1✖ 1E)`. */
 export function deviceLine(run: RunStatusView): string {
   return Object.entries(run.devices ?? {})
     .filter(([, c]) => c.total > 0)
     .sort((a, b) => b[1].total - a[1].total)
-    .map(
-      ([id, c]) =>
-        `${id.replace(/^[a-z]+:/, '').replace(/#.*$/, '')} ${c.done}/${c.total}${c.failed ? ` (${c.failed}✖)` : ''}`,
-    )
+    .map(([id, c]) => `${id.replace(/^[a-z]+:/, '').replace(/#.*$/, '')} ${c.done}/${c.total}${trouble(c)}`)
     .join(' · ');
 }
 

@@ -46,6 +46,20 @@ export const configSchema = z
         healthIntervalMs: z.coerce.number().int().min(100).max(3_600_000),
       })
       .strict(),
+    history: z
+      .object({
+        /**
+         * The lab history's window: what the history fields (`failrate`, `failed_in_last`, ...), the
+         * ranking and the model's training read. The one place this window is set.
+         */
+        windowDays: z.coerce.number().int().min(1).max(3650),
+        /**
+         * At most this many finished jobs (the newest) are replayed into the history service at start and
+         * trained on: a bigger lab keeps its newest rows, never its oldest.
+         */
+        maxRows: z.coerce.number().int().min(1000).max(50_000_000),
+      })
+      .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -62,6 +76,7 @@ const DEFAULTS: DevlabConfig = {
   chromedriver: '/usr/bin/chromedriver',
   api: { host: '127.0.0.1', port: 7420, auth: false },
   agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0, healthIntervalMs: 30_000 },
+  history: { windowDays: 90, maxRows: 1_000_000 },
   logLevel: 'info',
 };
 
@@ -84,6 +99,8 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_JOB_LOCK_MS: ['agent', 'lockDurationMs'],
   DEVLAB_MAX_SESSIONS: ['agent', 'maxSessions'],
   DEVLAB_HEALTH_INTERVAL_MS: ['agent', 'healthIntervalMs'],
+  DEVLAB_HISTORY_WINDOW_DAYS: ['history', 'windowDays'],
+  DEVLAB_HISTORY_MAX_ROWS: ['history', 'maxRows'],
 };
 
 type Layer = Record<string, unknown>;

@@ -4,20 +4,22 @@ import { loadInventory } from '../../devices/inventory/load.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { buildApi } from '../api/app.ts';
 import { liveDevicesProvider } from '../api/live-devices.ts';
+import type { ReportProvider } from '../api/routes/report.ts';
 import { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { DevlabConfig } from '../config/config.ts';
-import type { DurationEstimator } from '../planner/ranker.ts';
+import { historyRanker } from '../history/history-ranker.ts';
+import { snapshotPath } from '../history/history-snapshot.ts';
+import { LabHistory } from '../history/lab-history.ts';
+import { ModelTrainer } from '../history/model-trainer.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
 import { ControlPlane } from '../server/control-plane.ts';
 import { migrateCatalog } from '../store/catalog-repo.ts';
 import { storePath } from '../store/database.ts';
 import { Store } from '../store/store.ts';
-import { analysisRanker } from './analysis-ranker.ts';
 import { LabCatalog } from './lab-catalog.ts';
 import { LabDevices } from './lab-devices.ts';
-import { ModelTrainer } from './model-trainer.ts';
-import { predictionReport } from './prediction-report.ts';
+import { predictionReport } from '../history/prediction-report.ts';
 
 export interface ControlPlaneServiceOptions {
   suites?: string[];
@@ -36,17 +38,13 @@ export interface ControlPlaneService {
   controlPlane: ControlPlane;
   catalog: LabCatalog;
   devices: LabDevices;
+  history: LabHistory;
   trainer: ModelTrainer;
+  /** The failure-prediction report of the lab's history (built in a worker, once per history and model). */
+  report: ReportProvider;
   api: FastifyInstance;
   redis: Redis;
   close(): Promise<void>;
-}
-
-function storeDurations(store: Store): DurationEstimator {
-  const means = store.history.meanDurations();
-  return {
-    estimateMs: (testId, pool, fallback) => Math.round(means.get(`${testId}\u0000${pool}`) ?? fallback),
-  };
 }
 
 /** `devlab server`: the store, the catalog, the inventory, the control plane and its HTTP API. */
@@ -63,34 +61,46 @@ export async function startControlPlaneService(
     loadInventory(options.inventoryFile),
     new DeviceStateStore(redis, { prefix: keys.keyPrefix }),
   );
-  const trainer = ModelTrainer.forHome(store, config.home, options.log);
+  // The history is replayed once here, then kept up to date from the control plane's events.
+  const history = new LabHistory(store, config.history, {
+    snapshotFile: snapshotPath(config.home),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const loaded = history.load();
+  options.log?.(
+    loaded.source === 'snapshot'
+      ? `history: snapshot, plus ${loaded.rows} jobs and ${loaded.runs} runs finished since, in ${loaded.ms} ms`
+      : `history: ${loaded.rows} finished jobs of ${loaded.runs} runs replayed in ${loaded.ms} ms (${loaded.note})`,
+  );
+  const trainer = ModelTrainer.forHome(config.home, {
+    storeFile: storePath(config.home),
+    bounds: () => history.bounds(),
+    ...(options.log ? { log: options.log } : {}),
+  });
   await trainer
     .loadActive()
     .catch((err: unknown) => options.log?.(`cannot load the active model: ${(err as Error).message}`));
   const controlPlane = new ControlPlane({
     store,
     redis,
-    resolveTests: (query) => catalog.select(query),
+    resolveTests: (query) => catalog.select(query, history.queryHistory()),
     resolveDevices: (selector) => devices.select(selector),
-    // Built per submit from the latest history: the model itself is trained off the request path.
+    // Read per plan: the incremental history state and the model version active at that moment.
     get ranker() {
-      return analysisRanker(
-        store.history.finishedJobs({ sinceMs: Date.now() - 90 * 24 * 3600_000 }),
-        trainer.current(),
-      );
+      return historyRanker(history.state, trainer.current());
     },
-    get durations() {
-      return storeDurations(store);
-    },
+    durations: history.durations,
     ...(options.partnerCaps ? { partnerCaps: options.partnerCaps } : {}),
     keys,
   });
+  history.follow(controlPlane.events);
   await controlPlane.start();
-  // Every finished run is new history: retrain in the background, never on a request.
+  // Every finished run is new history: retrain in a worker, never on a request.
   controlPlane.events.subscribe((event) => {
     if (event.type === 'run.finished') trainer.schedule();
   });
   const artifacts = new ArtifactStore(config.home, store.artifacts);
+  const report = predictionReport(storePath(config.home), history, trainer);
   const auth = options.auth ?? config.api.auth;
   if (auth && !options.agentToken) {
     throw new Error(
@@ -103,7 +113,7 @@ export async function startControlPlaneService(
     ...(options.agentToken ? { agentToken: options.agentToken } : {}),
     auth: { enabled: auth },
     devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
-    report: predictionReport(store, trainer),
+    report,
   });
   const url = await api.listen({ host: config.api.host, port: options.port ?? config.api.port });
   return {
@@ -112,13 +122,24 @@ export async function startControlPlaneService(
     controlPlane,
     catalog,
     devices,
+    history,
     trainer,
+    report,
     api,
     redis,
     async close() {
       await api.close();
       await controlPlane.stop();
       await trainer.idle();
+      // Everything finished is in it: the next start replays only what finishes after this moment.
+      try {
+        const bytes = history.saveSnapshot();
+        options.log?.(`history snapshot written (${Math.round(bytes / 1024)} KiB)`);
+      } catch (err) {
+        options.log?.(
+          `history snapshot not written (the next start replays the store): ${(err as Error).message}`,
+        );
+      }
       redis.disconnect();
       store.close();
     },

@@ -10,7 +10,6 @@ import { ChildAgent } from './child-agent.ts';
 import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
 import { LocalServices } from './local-services.ts';
 import { evaluateGeneratedLab } from './model-check.ts';
-import { predictionReport } from './prediction-report.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
 import { removeLabKeys } from '../queue/remove-lab-keys.ts';
@@ -172,7 +171,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
     await service.trainer.idle();
     const modelCheck = await evaluateGeneratedLab(home, log);
     const reportPath = path.join(home, 'failure-prediction.html');
-    writeFileSync(reportPath, await predictionReport(service.store, service.trainer).html());
+    writeFileSync(reportPath, await service.report.html());
     writeFileSync(
       path.join(home, 'runs.json'),
       `${JSON.stringify({ runs, jobs: service.store.jobs.listByRun(prRun) }, null, 2)}\n`,

@@ -1,5 +1,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import { INFRASTRUCTURE_ERROR_TYPE } from '../../analysis/history/junit.ts';
 import type { CaseResult } from '../protocol/job.ts';
+import { isTestFailure } from '../protocol/verdict.ts';
 import type { JobRow } from '../store/jobs-repo.ts';
 
 export interface JUnitInput {
@@ -18,17 +20,22 @@ function jobCase(job: JobRow): Case {
     '@_time': ((job.durationMs ?? 0) / 1000).toFixed(3),
   };
   const message = job.message ?? '';
+  if (job.verdict !== null && isTestFailure(job.verdict))
+    return {
+      ...base,
+      failure: { '@_message': message.slice(0, 500), '@_type': job.verdict, '#text': message },
+    };
   switch (job.verdict) {
-    case 'failed':
-    case 'timed-out':
-      return {
-        ...base,
-        failure: { '@_message': message.slice(0, 500), '@_type': job.verdict, '#text': message },
-      };
     case 'error':
+      // Typed so that importing the report as history (analysis/history/junit.ts) keeps it an
+      // infrastructure error: an untyped JUnit <error> is an exception in the test, a failure.
       return {
         ...base,
-        error: { '@_message': message.slice(0, 500), '@_type': 'infrastructure', '#text': message },
+        error: {
+          '@_message': message.slice(0, 500),
+          '@_type': INFRASTRUCTURE_ERROR_TYPE,
+          '#text': message,
+        },
       };
     case 'skipped':
     case 'cancelled':
@@ -48,6 +55,8 @@ function caseCase(job: JobRow, c: CaseResult): Case {
   };
   if (c.verdict === 'failed')
     return { ...base, failure: { '@_message': c.message ?? '', '#text': c.message ?? '' } };
+  // A case's <error> is the test binary's own (an exception in the test): a test failure in JUnit
+  // terms, so it is written untyped, unlike the infrastructure error of a job.
   if (c.verdict === 'error')
     return { ...base, error: { '@_message': c.message ?? '', '#text': c.message ?? '' } };
   if (c.verdict === 'skipped') return { ...base, skipped: { '@_message': c.message ?? '' } };

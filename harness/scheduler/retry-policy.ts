@@ -1,4 +1,4 @@
-import type { AttemptStatus, Verdict } from '../protocol/verdict.ts';
+import { type AttemptStatus, isTestFailureStatus, type Verdict } from '../protocol/verdict.ts';
 
 export interface AttemptSummary {
   attempt: number;
@@ -43,7 +43,7 @@ export function nextStep(attempts: AttemptSummary[], limits: RetryLimits): NextS
   const ordered = [...attempts].sort((a, b) => a.attempt - b.attempt);
   const last = ordered.at(-1);
   if (!last) throw new Error('nextStep needs at least one attempt');
-  const testFailures = ordered.filter((a) => a.status === 'failed' || a.status === 'timed-out').length;
+  const testFailures = ordered.filter((a) => isTestFailureStatus(a.status)).length;
   const infraErrors = ordered.filter((a) => a.status === 'error');
   switch (last.status) {
     case 'passed':

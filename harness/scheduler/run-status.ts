@@ -1,4 +1,4 @@
-import type { Verdict } from '../protocol/verdict.ts';
+import { isTestFailure, type Verdict } from '../protocol/verdict.ts';
 import type { RunStatus } from '../store/runs-repo.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { RunStatus } from '../store/runs-repo.ts';
 export function finalRunStatus(verdicts: readonly Verdict[], cancelled: boolean): RunStatus {
   if (cancelled) return 'cancelled';
   if (verdicts.length === 0) return 'error';
-  if (verdicts.some((v) => v === 'failed' || v === 'timed-out')) return 'failed';
+  if (verdicts.some(isTestFailure)) return 'failed';
   if (verdicts.some((v) => v === 'error' || v === 'cancelled')) return 'error';
   if (verdicts.every((v) => v === 'skipped')) return 'error';
   return 'passed';

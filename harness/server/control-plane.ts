@@ -21,6 +21,7 @@ import type { JobRow } from '../store/jobs-repo.ts';
 import type { RunHeader, RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { EventBus } from './event-bus.ts';
+import { IdempotentSubmits, type SubmittedRun } from './idempotent-submits.ts';
 import { type PlanningDeps, planRequest } from './plan-request.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -108,7 +109,20 @@ export class ControlPlane {
     return (await planRequest(this.deps, input)).plan;
   }
 
-  async submit(input: RunRequestInput): Promise<SubmitResult> {
+  /** Keyed submits in flight, so that concurrent twins share one run (see idempotent-submits.ts). */
+  private readonly keyedSubmits = new IdempotentSubmits(() => this.store);
+
+  /**
+   * Plans and queues a run. With an idempotency key (the client's, unique per partner) a repeat of the
+   * same request answers the run the first one created (`replayed`), also while that one is still
+   * being planned; the same key with another request is an IdempotencyConflictError.
+   */
+  async submit(input: RunRequestInput, idempotencyKey?: string): Promise<SubmittedRun> {
+    if (idempotencyKey === undefined) return this.createRun(input, null);
+    return this.keyedSubmits.submit(input, idempotencyKey, () => this.createRun(input, idempotencyKey));
+  }
+
+  private async createRun(input: RunRequestInput, idempotencyKey: string | null): Promise<SubmitResult> {
     const { request, plan } = await planRequest(this.deps, input);
     const at = this.now();
     const runId = newRunId(at);
@@ -117,6 +131,7 @@ export class ControlPlane {
         id: runId,
         request,
         createdAt: at,
+        idempotencyKey,
         plan: {
           pools: plan.pools,
           unplanned: plan.unplanned,

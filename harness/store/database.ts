@@ -24,8 +24,9 @@ export function openDatabase(file: string): Db {
 
 /**
  * Repositories prepare their SQL where they use it; compiling it once per connection instead of on every
- * call is most of the cost of a small query. Statements are never put in raw/pluck mode or iterated, so
- * sharing one per SQL text is safe.
+ * call is most of the cost of a small query. Statements are never put in raw/pluck mode, and the only
+ * iterated ones (the history replay, harness/store/history-repo.ts) are run to their end without yielding
+ * to the event loop, so sharing one per SQL text is safe.
  */
 function cacheStatements(db: Db): void {
   const prepare = db.prepare.bind(db);

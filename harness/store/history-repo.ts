@@ -4,11 +4,13 @@ import type { Db } from './database.ts';
 /** One finished job as history: what analysis learns from and the query language's history fields read. */
 export interface FinishedJob {
   runId: string;
+  partner: string;
   runCreatedAt: number;
   build: string;
   changed: string[];
   testId: string;
   component: string;
+  pool: string;
   deviceId: string;
   model: string;
   firmware: string;
@@ -19,11 +21,22 @@ export interface FinishedJob {
   finishedAt: number;
 }
 
-interface Raw {
-  run_id: string;
+/** What bounds a replay of the history: finished since `sinceMs`, at most `maxRows` rows (the newest). */
+export interface HistoryBounds {
+  sinceMs: number;
+  maxRows: number;
+}
+
+interface RawRun {
+  id: string;
+  partner: string;
   created_at: number;
   build: string;
   request_json: string;
+}
+
+interface RawJob {
+  run_id: string;
   test_id: string;
   component: string;
   device_id: string | null;
@@ -37,56 +50,155 @@ interface Raw {
   finished_at: number;
 }
 
-/** Reads the lab's history out of the store, oldest first; cancelled and skipped jobs taught nothing. */
+const JOB_COLUMNS = `j.run_id, j.test_id, j.component, j.device_id, j.pool, j.device_model, j.device_firmware,
+  j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at`;
+/** Jobs that are history: done, with a verdict that ran or was decided (cancelled and skipped taught nothing). */
+const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped')`;
+const FINISHED_RUN = `r.status NOT IN ('queued', 'running')`;
+
+function changedOf(requestJson: string): string[] {
+  const request = JSON.parse(requestJson) as { options?: { changedComponents?: string[] } };
+  return request.options?.changedComponents ?? [];
+}
+
+function toFinished(run: RawRun, changed: string[], j: RawJob): FinishedJob {
+  return {
+    runId: j.run_id,
+    partner: run.partner,
+    runCreatedAt: run.created_at,
+    build: run.build,
+    changed,
+    testId: j.test_id,
+    component: j.component,
+    pool: j.pool,
+    deviceId: j.device_id ?? j.pool,
+    model: j.device_model,
+    firmware: j.device_firmware,
+    platform: j.device_platform,
+    verdict: j.verdict,
+    durationMs: j.duration_ms ?? 0,
+    signature: j.signature,
+    finishedAt: j.finished_at,
+  };
+}
+
+/**
+ * Reads the lab's history out of the store without holding it: finished runs are streamed one at a time,
+ * oldest first, from a cut-off chosen so that at most `maxRows` of the newest rows are read. Nothing here
+ * is meant for a request path: the history service (harness/history/) replays it once at start, and the
+ * training worker once per training; requests read the service's incremental state.
+ */
 export class HistoryRepo {
   constructor(private readonly db: Db) {}
 
-  finishedJobs(options: { sinceMs?: number; limit?: number } = {}): FinishedJob[] {
-    const rows = this.db
+  /**
+   * The `finished_at` of the oldest finished run to replay: runs finished since `sinceMs`, newest first,
+   * until the next would bring more than `maxRows` history rows (whole runs: a cycle is never cut).
+   */
+  cutoff(bounds: HistoryBounds): number {
+    const runs = this.db
       .prepare(
-        `SELECT j.run_id, r.created_at, r.build, r.request_json, j.test_id, j.component, j.device_id, j.pool,
-           j.device_model, j.device_firmware, j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at
-         FROM jobs j JOIN runs r ON r.id = j.run_id
-         WHERE j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped') AND j.finished_at >= ?
-         ORDER BY r.created_at, j.run_id, j.seq
-         LIMIT ?`,
+        `SELECT r.id, r.finished_at FROM runs r WHERE ${FINISHED_RUN} AND r.finished_at >= ?
+         ORDER BY r.finished_at DESC, r.id DESC`,
       )
-      .all(options.sinceMs ?? 0, options.limit ?? 1_000_000) as Raw[];
-    const changedByRun = new Map<string, string[]>();
-    return rows.map((r) => {
-      let changed = changedByRun.get(r.run_id);
-      if (!changed) {
-        const request = JSON.parse(r.request_json) as { options?: { changedComponents?: string[] } };
-        changed = request.options?.changedComponents ?? [];
-        changedByRun.set(r.run_id, changed);
-      }
-      return {
-        runId: r.run_id,
-        runCreatedAt: r.created_at,
-        build: r.build,
-        changed,
-        testId: r.test_id,
-        component: r.component,
-        deviceId: r.device_id ?? r.pool,
-        model: r.device_model,
-        firmware: r.device_firmware,
-        platform: r.device_platform,
-        verdict: r.verdict,
-        durationMs: r.duration_ms ?? 0,
-        signature: r.signature,
-        finishedAt: r.finished_at,
-      };
-    });
+      .iterate(bounds.sinceMs) as IterableIterator<{ id: string; finished_at: number }>;
+    const count = this.db.prepare(`SELECT count(*) AS n FROM jobs j WHERE j.run_id = ? AND ${HISTORY_JOB}`);
+    let rows = 0;
+    let from = Number.POSITIVE_INFINITY;
+    for (const run of runs) {
+      rows += (count.get(run.id) as { n: number }).n;
+      if (rows > bounds.maxRows) break;
+      from = run.finished_at;
+    }
+    return from;
   }
 
-  /** Mean duration of passed runs of each test per pool, for budgets and duration ordering. */
-  meanDurations(): Map<string, number> {
+  /** Each finished run's history rows, oldest run first, within the bounds (streamed: one run in memory). */
+  *finishedRuns(bounds: HistoryBounds): Generator<FinishedJob[]> {
+    const from = this.cutoff(bounds);
+    if (!Number.isFinite(from)) return;
+    const runs = this.db
+      .prepare(
+        `SELECT r.id, r.partner, r.created_at, r.build, r.request_json FROM runs r
+         WHERE ${FINISHED_RUN} AND r.finished_at >= ? ORDER BY r.finished_at, r.id`,
+      )
+      .iterate(from) as IterableIterator<RawRun>;
+    for (const run of runs) {
+      const jobs = this.jobsOf(run);
+      if (jobs.length > 0) yield jobs;
+    }
+  }
+
+  /** The ids of runs that finished after `afterMs`, in the order they finished (a snapshot's tail). */
+  runsFinishedAfter(afterMs: number): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT r.id FROM runs r WHERE ${FINISHED_RUN} AND r.finished_at > ? ORDER BY r.finished_at, r.id`,
+        )
+        .all(afterMs) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** How many history jobs finished after `afterMs` (what replaying a snapshot's tail would read). */
+  countJobsFinishedAfter(afterMs: number): number {
+    return (
+      this.db
+        .prepare(`SELECT count(*) AS n FROM jobs j WHERE j.finished_at > ? AND ${HISTORY_JOB}`)
+        .get(afterMs) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /** History jobs that finished after `afterMs`, in the order they finished (a snapshot's tail). */
+  *jobsFinishedAfter(afterMs: number): Generator<FinishedJob> {
     const rows = this.db
       .prepare(
-        `SELECT test_id, pool, avg(duration_ms) AS ms FROM jobs
-         WHERE verdict IN ('passed', 'flaky', 'failed') AND duration_ms IS NOT NULL GROUP BY test_id, pool`,
+        `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
+         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.finished_at > ? AND ${HISTORY_JOB}
+         ORDER BY j.finished_at, j.id`,
       )
-      .all() as { test_id: string; pool: string; ms: number }[];
-    return new Map(rows.map((r) => [`${r.test_id}\u0000${r.pool}`, r.ms]));
+      .iterate(afterMs) as IterableIterator<RawJob & RawRun>;
+    for (const raw of rows) yield toFinished(raw, changedOf(raw.request_json), raw);
+  }
+
+  /** History rows of one run (finished or not: the jobs that are done so far), in plan order. */
+  runJobs(runId: string): FinishedJob[] {
+    const run = this.db
+      .prepare('SELECT id, partner, created_at, build, request_json FROM runs WHERE id = ?')
+      .get(runId) as RawRun | undefined;
+    return run ? this.jobsOf(run) : [];
+  }
+
+  /** One finished job as history (undefined when it is not history: open, cancelled or skipped). */
+  job(jobId: string): FinishedJob | undefined {
+    const raw = this.db
+      .prepare(
+        `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
+         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ? AND ${HISTORY_JOB}`,
+      )
+      .get(jobId) as (RawJob & RawRun) | undefined;
+    return raw && toFinished(raw, changedOf(raw.request_json), raw);
+  }
+
+  /** The ids of runs still queued or running: their done jobs are history the query fields already see. */
+  openRunIds(): string[] {
+    return (
+      this.db
+        .prepare(`SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at`)
+        .all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
+  private jobsOf(run: RawRun): FinishedJob[] {
+    const raw = this.db
+      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.run_id = ? AND ${HISTORY_JOB} ORDER BY j.seq`)
+      .all(run.id) as RawJob[];
+    if (raw.length === 0) return [];
+    const changed = changedOf(run.request_json);
+    return raw.map((j) => toFinished(run, changed, j));
   }
 }

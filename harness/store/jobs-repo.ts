@@ -1,8 +1,21 @@
-import type { Verdict } from '../protocol/verdict.ts';
+import { isTestFailure, VERDICTS, type Verdict } from '../protocol/verdict.ts';
 import type { Db } from './database.ts';
+
+/** The verdicts that are test failures, as an SQL list (from the verdict module, constants only). */
+const TEST_FAILURE_SQL = VERDICTS.filter(isTestFailure)
+  .map((v) => `'${v}'`)
+  .join(', ');
 
 /** queued → running → done (with a verdict); skipped and cancelled are done without running. */
 export type JobState = 'queued' | 'running' | 'done';
+
+/** A run's jobs on one device: finished, test failures, infrastructure errors, all. */
+export interface DeviceCounts {
+  done: number;
+  failed: number;
+  errors: number;
+  total: number;
+}
 
 export interface JobRow {
   id: string;
@@ -208,16 +221,23 @@ export class JobsRepo {
     return ids;
   }
 
-  /** Finished and open jobs per device (the pool's first device until a device took the job). */
-  deviceCounts(runId: string): Record<string, { done: number; failed: number; total: number }> {
+  /**
+   * Finished and open jobs per device (the pool's first device until a device took the job): `failed`
+   * counts test failures only, `errors` infrastructure errors (never a failure of the test); 0, not
+   * null, for a device with only open jobs (no verdict yet).
+   */
+  deviceCounts(runId: string): Record<string, DeviceCounts> {
     const rows = this.db
       .prepare(
         `SELECT COALESCE(device_id, pool) AS d, count(*) AS total, sum(state = 'done') AS done,
-           sum(verdict IN ('failed', 'timed-out', 'error')) AS failed
+           COALESCE(sum(verdict IN (${TEST_FAILURE_SQL})), 0) AS failed,
+           COALESCE(sum(verdict = 'error'), 0) AS errors
          FROM jobs WHERE run_id = ? GROUP BY d`,
       )
-      .all(runId) as { d: string; total: number; done: number; failed: number }[];
-    return Object.fromEntries(rows.map((r) => [r.d, { done: r.done, failed: r.failed, total: r.total }]));
+      .all(runId) as ({ d: string } & DeviceCounts)[];
+    return Object.fromEntries(
+      rows.map((r) => [r.d, { done: r.done, failed: r.failed, errors: r.errors, total: r.total }]),
+    );
   }
 
   verdictCounts(runId: string): Partial<Record<Verdict | 'pending', number>> {

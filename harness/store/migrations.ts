@@ -108,4 +108,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX jobs_open ON jobs(run_id) WHERE state != 'done';
   `,
+  // The history service replays finished runs newest-bounded, in the order they finished.
+  `
+  CREATE INDEX runs_finished ON runs(finished_at);
+  `,
+  // Idempotent submit: a client key names one run per partner; the unique index is the last line of
+  // defence when two submits with the same key race (harness/server/idempotent-submits.ts).
+  `
+  ALTER TABLE runs ADD COLUMN idempotency_key TEXT;
+  CREATE UNIQUE INDEX runs_idempotency ON runs(partner, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  `,
 ];

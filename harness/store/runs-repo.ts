@@ -6,6 +6,8 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface RunRow extends RunHeader {
   plan: unknown;
+  /** The client's idempotency key the run was submitted with (unique per partner), if any. */
+  idempotencyKey: string | null;
 }
 
 export interface RunHeader {
@@ -31,6 +33,7 @@ interface RawRun {
   started_at: number | null;
   finished_at: number | null;
   plan_json: string | null;
+  idempotency_key: string | null;
 }
 
 function toHeader(raw: Omit<RawRun, 'plan_json'>): RunHeader {
@@ -48,17 +51,28 @@ function toHeader(raw: Omit<RawRun, 'plan_json'>): RunHeader {
 }
 
 function toRow(raw: RawRun): RunRow {
-  return { ...toHeader(raw), plan: raw.plan_json ? (JSON.parse(raw.plan_json) as unknown) : null };
+  return {
+    ...toHeader(raw),
+    plan: raw.plan_json ? (JSON.parse(raw.plan_json) as unknown) : null,
+    idempotencyKey: raw.idempotency_key,
+  };
 }
 
 export class RunsRepo {
   constructor(private readonly db: Db) {}
 
-  insert(run: { id: string; request: RunRequest; createdAt: number; plan?: unknown }): void {
+  /** Throws a UNIQUE constraint error when the partner already has a run with this idempotency key. */
+  insert(run: {
+    id: string;
+    request: RunRequest;
+    createdAt: number;
+    plan?: unknown;
+    idempotencyKey?: string | null;
+  }): void {
     this.db
       .prepare(
-        `INSERT INTO runs (id, partner, priority, build, request_json, status, created_at, plan_json)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        `INSERT INTO runs (id, partner, priority, build, request_json, status, created_at, plan_json, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       )
       .run(
         run.id,
@@ -68,7 +82,16 @@ export class RunsRepo {
         JSON.stringify(run.request),
         run.createdAt,
         run.plan === undefined ? null : JSON.stringify(run.plan),
+        run.idempotencyKey ?? null,
       );
+  }
+
+  /** The partner's run submitted with this idempotency key, if any. */
+  byIdempotencyKey(partner: string, key: string): RunRow | undefined {
+    const raw = this.db
+      .prepare('SELECT * FROM runs WHERE partner = ? AND idempotency_key = ?')
+      .get(partner, key) as RawRun | undefined;
+    return raw && toRow(raw);
   }
 
   get(id: string): RunRow | undefined {

@@ -28,6 +28,9 @@ function hdrTerms(test: QueryableTest): string[] {
   return ['false'];
 }
 
+/** The longest look-back of `failed_in_last`: the lab's history keeps this many recent runs per test. */
+export const MAX_FAILED_IN_LAST = 50;
+
 function failedInLast(
   op: CompareOp,
   value: QueryValue,
@@ -37,6 +40,9 @@ function failedInLast(
   const runs = Number(value.text);
   if (value.kind !== 'text' || !Number.isInteger(runs) || runs < 1) {
     return `\`failed_in_last\` needs a whole number of runs (1 or more), not \`${value.text}\``;
+  }
+  if (runs > MAX_FAILED_IN_LAST) {
+    return `\`failed_in_last\` looks back at most ${MAX_FAILED_IN_LAST} runs, not ${runs}`;
   }
   const { history, scope } = args;
   return (test) => history?.failedInLast(test.id, runs, scope) === true;

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { groupCycles } from '../../analysis/history/cycles.ts';
 import { historyToCsv, parseHistoryCsv } from '../../analysis/history/csv.ts';
 import { readJunitDir } from '../../analysis/history/junit.ts';
-import { HistoryImportError } from '../../analysis/history/row.ts';
+import { HistoryImportError, isFailure, isOutcome } from '../../analysis/history/row.ts';
+import { summarizeHistory } from '../../analysis/history/summary.ts';
 
 const HEADER = 'cycle,test,device,verdict,duration_s';
 
@@ -64,6 +65,20 @@ describe('history CSV import', () => {
     expect(cycles[1]!.pairs).toHaveLength(1);
     expect(cycles[1]!.pairs[0]).toMatchObject({ failed: true, mixed: true, durationS: 3 });
   });
+
+  it('leaves infrastructure errors out of cycles: neither a failure nor a run of the pair', () => {
+    const rows = parseHistoryCsv(
+      `${HEADER}\n1,a,d,error,1\n1,b,d,error,1\n1,b,d,pass,2\n2,a,d,fail,1\n2,a,d,error,1\n`,
+    );
+    const [first, second] = groupCycles(rows);
+    expect(first!.pairs).toEqual([
+      expect.objectContaining({ test: 'b', failed: false, mixed: false, durationS: 2 }),
+    ]);
+    expect(second!.pairs).toEqual([
+      expect.objectContaining({ test: 'a', failed: true, mixed: false, durationS: 1 }),
+    ]);
+    expect(summarizeHistory(rows)).toMatchObject({ failingCycles: 1, failures: 1, verdicts: { error: 3 } });
+  });
 });
 
 describe('JUnit import', () => {
@@ -79,6 +94,26 @@ describe('JUnit import', () => {
     expect(rows).toHaveLength(4);
     expect(rows[0]).toMatchObject({ cycle: '1', test: 'Play.hevc', device: 'tv-1', verdict: 'pass' });
     expect(rows.find((r) => r.cycle === '2' && r.test === 'Play.hevc')!.verdict).toBe('fail');
+  });
+
+  it('reads a JUnit <error> as a failure of the test, unless devlab typed it infrastructure', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'junit-'));
+    await writeFile(
+      path.join(dir, 'a.xml'),
+      '<testsuite name="s" hostname="tv-1">' +
+        '<testcase name="npe" time="1"><error message="NullPointerException" type="java.lang.NullPointerException"/></testcase>' +
+        '<testcase name="bare" time="1"><error/></testcase>' +
+        '<testcase name="lost" time="1"><error message="device lost" type="infrastructure">device lost</error></testcase>' +
+        '</testsuite>',
+    );
+    const rows = await readJunitDir(dir);
+    expect(Object.fromEntries(rows.map((r) => [r.test, r.verdict]))).toEqual({
+      npe: 'fail',
+      bare: 'fail',
+      lost: 'error',
+    });
+    expect(rows.map((r) => isFailure(r.verdict))).toEqual([true, true, false]);
+    expect(rows.map((r) => isOutcome(r.verdict))).toEqual([true, true, false]);
   });
 
   it('reports the line of malformed XML', async () => {

@@ -12,7 +12,8 @@ import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { buildApi } from '../../harness/api/app.ts';
 import { liveDevicesProvider } from '../../harness/api/live-devices.ts';
 import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
-import { analysisRanker } from '../../harness/lab/analysis-ranker.ts';
+import { historyRanker } from '../../harness/history/history-ranker.ts';
+import { LabHistory } from '../../harness/history/lab-history.ts';
 import { LabCatalog } from '../../harness/lab/lab-catalog.ts';
 import { LabDevices } from '../../harness/lab/lab-devices.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
@@ -98,17 +99,19 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
     throw new Error(`fuzz catalog did not load: ${JSON.stringify(catalog.catalog.problems)}`);
   const inventory = parseInventory(INVENTORY, 'fuzz-inventory.yaml');
   const devices = new LabDevices(inventory, new DeviceStateStore(redis, { prefix: keys.keyPrefix }));
+  const history = new LabHistory(store, { windowDays: 90, maxRows: 1_000_000 });
   const controlPlane = new ControlPlane({
     store,
     redis,
-    resolveTests: (query) => catalog.select(query),
+    resolveTests: (query) => catalog.select(query, history.queryHistory()),
     resolveDevices: (selector) => devices.select(selector),
     get ranker() {
-      return analysisRanker(store.history.finishedJobs({ sinceMs: Date.now() - 90 * 24 * 3600_000 }), null);
+      return historyRanker(history.state, null);
     },
     durations: fixedDurations,
     keys,
   });
+  history.follow(controlPlane.events);
   await controlPlane.start();
   const tokens = new TokensRepo(store.db);
   const app = buildApi({

@@ -1,11 +1,11 @@
-import path from 'node:path';
 import { expect as assert } from 'expect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../devices/inventory/load.ts';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import { defineTest } from '../../suites/define-test.ts';
-import { ModelTrainer } from '../../harness/lab/model-trainer.ts';
-import { predictionReport } from '../../harness/lab/prediction-report.ts';
+import { LabHistory } from '../../harness/history/lab-history.ts';
+import { ModelTrainer } from '../../harness/history/model-trainer.ts';
+import { predictionReport } from '../../harness/history/prediction-report.ts';
 import { type ButtonPage, serveButtonPage } from '../support/button-page.ts';
 import { type LabHarness, startLabHarness, tableRanker, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
@@ -174,8 +174,11 @@ describe('a run through the whole harness (real Redis, SQLite, HTTP API, Playwri
   it.skipIf(!up)(
     'reports failure predictions from the run history (self-contained HTML with charts)',
     async () => {
-      const trainer = new ModelTrainer(lab.store, path.join(lab.home, 'models'));
-      const html = await predictionReport(lab.store, trainer).html();
+      const history = new LabHistory(lab.store, { windowDays: 90, maxRows: 1_000_000 });
+      history.load();
+      const storeFile = lab.store.db.name;
+      const trainer = ModelTrainer.forHome(lab.home, { storeFile, bounds: () => history.bounds() });
+      const html = await predictionReport(storeFile, history, trainer).html();
       expect(html).toContain('<svg');
       expect(html).toContain('e2e.broken');
       expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);

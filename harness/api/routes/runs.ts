@@ -2,6 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  idempotencyKeySchema,
+} from '../../protocol/idempotency-key.ts';
 import { runRequestSchema } from '../../protocol/run-request.ts';
 import { junitReport } from '../../results/junit-report.ts';
 import type { RunRow } from '../../store/runs-repo.ts';
@@ -24,6 +29,18 @@ function withPartner(req: FastifyRequest): unknown {
   return { ...body, partner: scope };
 }
 
+/** The submit's `Idempotency-Key` header, validated (a 400 naming the header when malformed). */
+function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  const value = req.headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+  if (value === undefined) return undefined;
+  const parsed = idempotencyKeySchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new RequestError(
+    IDEMPOTENCY_KEY_HEADER,
+    `${IDEMPOTENCY_KEY_HEADER}: ${parsed.error.issues[0]!.message}`,
+  );
+}
+
 /** A parameter given twice arrives as an array: a 400 naming it, not a 500 from the store. */
 const once = z.string({ error: 'give this query parameter once' }).optional();
 const listQuerySchema = z.object({ limit: once, partner: once });
@@ -41,11 +58,13 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
 
   app.post('/api/runs', async (req, reply) => {
     const request = parseBody(runRequestSchema, withPartner(req));
-    const { run, plan } = await controlPlane.submit(request);
+    const { run, plan, replayed } = await controlPlane.submit(request, idempotencyKeyOf(req));
     const self = `/api/runs/${encodeURIComponent(run.id)}`;
+    // A repeat of a keyed submit answers the run the first one created, as it is now: 200, not 201.
+    if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
     // An absolute status URL for pollers that cannot resolve a relative one (Spinnaker's webhook stage).
     return reply
-      .code(201)
+      .code(replayed ? 200 : 201)
       .header('location', self)
       .send({
         ...runView(store, run),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.ts';
+import { isTestFailureName } from '../../protocol/verdict.ts';
 import { ApiClient, serverUrl } from '../api-client.ts';
 import { type MatrixJob, resultsMatrix } from '../results-matrix.ts';
 import { progressLine, type RunStatusView } from '../run-progress.ts';
@@ -26,12 +27,18 @@ export function registerResultsCommands(program: Command): void {
         }
         process.stdout.write(`${progressLine(results.run, Date.now())}\n\n`);
         process.stdout.write(resultsMatrix(results.jobs, process.stdout.isTTY === true));
-        const failures = results.jobs.filter(
-          (j) => j.message && j.verdict !== 'passed' && j.verdict !== 'flaky',
-        );
-        if (failures.length) process.stdout.write('\nfailures:\n');
-        for (const j of failures) {
-          process.stdout.write(`  ${j.testId} on ${j.deviceId ?? j.pool}: ${j.message?.split('\n')[0]}\n`);
+        const withMessage = results.jobs.filter((j) => j.message);
+        const sections: [string, typeof withMessage][] = [
+          ['test failures', withMessage.filter((j) => isTestFailureName(j.verdict))],
+          [
+            'infrastructure errors (not counted against the tests)',
+            withMessage.filter((j) => j.verdict === 'error'),
+          ],
+        ];
+        for (const [title, jobs] of sections) {
+          if (jobs.length) process.stdout.write(`\n${title}:\n`);
+          for (const j of jobs)
+            process.stdout.write(`  ${j.testId} on ${j.deviceId ?? j.pool}: ${j.message?.split('\n')[0]}\n`);
         }
       } catch (err) {
         reportError(err);

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/config.ts';
+import { idempotencyKeySchema } from '../../protocol/idempotency-key.ts';
 import { PRIORITY_CLASSES } from '../../protocol/run-request.ts';
 import { exitCodeFor } from '../../scheduler/run-status.ts';
 import type { RunStatus } from '../../store/runs-repo.ts';
@@ -8,6 +10,7 @@ import type { PlanPreview } from '../../api/schemas.ts';
 import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
 import { formatPlanPreview } from '../plan-preview.ts';
 import { deviceLine, progressLine, type RunStatusView } from '../run-progress.ts';
+import { submitRun } from '../submit-run.ts';
 
 interface SubmitOptions {
   query?: string;
@@ -25,6 +28,20 @@ interface SubmitOptions {
   junit?: string;
   server?: string;
   json?: boolean;
+  idempotencyKey?: string;
+  retryFor: number;
+}
+
+function idempotencyKey(v: string): string {
+  const parsed = idempotencyKeySchema.safeParse(v);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds >= 0, got "${v}"`);
+  return n;
 }
 
 function client(server?: string): ApiClient {
@@ -93,13 +110,25 @@ export function registerRunCommands(program: Command): void {
     .option('--dry-run', 'print the plan (order, risk, reasons, budget cuts) without creating the run')
     .option('--server <url>', 'control plane URL')
     .option('--json', 'print the created run as JSON')
+    .option(
+      '--idempotency-key <key>',
+      'name this submit (default: a new UUID per invocation); the same key and request give the same run',
+      idempotencyKey,
+    )
+    .option(
+      '--retry-for <seconds>',
+      'when the submit gets no answer (server down, connection reset, timeout), try again with the same key this long',
+      seconds,
+      300,
+    )
     .addHelpText(
       'after',
       `
 Examples:
   $ devlab run submit --query "tag:smoke" --select "caps.codecs:hevc" --priority ci-pr --wait --junit smoke.xml
   $ devlab run submit -q "component:player and priority>=2" -s "platform:tizen and firmware>=6.5" --budget 600
-  $ devlab run submit -q "tag:smoke" --changed player --dry-run`,
+  $ devlab run submit -q "tag:smoke" --changed player --dry-run
+  $ devlab run submit -q "tag:smoke" --idempotency-key "$CI_PIPELINE_ID-smoke" --wait`,
     )
     .action(async (opts: SubmitOptions) => {
       try {
@@ -129,11 +158,18 @@ Examples:
           process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanPreview(plan));
           return;
         }
-        const created = await api.request<
+        const { run: created, replayed } = await submitRun<
           RunStatusView & { unplanned: { testId: string; reasons: string[] }[] }
-        >('POST', '/api/runs', body);
+        >(api, body, {
+          key: opts.idempotencyKey ?? randomUUID(),
+          retryForMs: opts.retryFor * 1000,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
-        else process.stdout.write(`run ${created.id}: ${created.total} job(s) planned\n`);
+        else
+          process.stdout.write(
+            `run ${created.id}: ${created.total} job(s) planned${replayed ? ' (already submitted with this idempotency key)' : ''}\n`,
+          );
         for (const u of created.unplanned)
           process.stderr.write(`not planned: ${u.testId}: ${u.reasons.join('; ')}\n`);
         if (!opts.wait) return;

@@ -8,7 +8,7 @@ import { compileTestQuery, isQueryError, referencedFields } from '../../../suite
 import type { TestHistoryAccessor } from '../../../suites/query/history.ts';
 import { suggest } from '../../../suites/query/suggestions.ts';
 import { loadConfig } from '../../config/config.ts';
-import { testHistoryAccessor } from '../../lab/test-history.ts';
+import { LabHistory } from '../../history/lab-history.ts';
 import { storePath } from '../../store/database.ts';
 import { Store } from '../../store/store.ts';
 
@@ -36,14 +36,15 @@ function safeReferencedFields(query: string): string[] {
   }
 }
 
-/** The history fields read the lab store under the data dir, when it has finished runs. */
+/** The history fields read the lab store under the data dir (its history window), when it has finished runs. */
 function storeHistory(): TestHistoryAccessor | undefined {
-  const file = storePath(loadConfig().home);
+  const config = loadConfig();
+  const file = storePath(config.home);
   if (!existsSync(file)) return undefined;
   const store = Store.open(file);
   try {
-    const jobs = store.history.finishedJobs();
-    return jobs.length > 0 ? testHistoryAccessor(jobs) : undefined;
+    const history = new LabHistory(store, config.history);
+    return history.load().rows > 0 ? history.queryHistory() : undefined;
   } finally {
     store.close();
   }

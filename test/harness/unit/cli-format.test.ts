@@ -21,6 +21,12 @@ describe('CLI progress and results matrix', () => {
     // 4 jobs done in 20 s: 4 pending take about 20 s more.
     expect(progressLine(run, 30_000)).toBe('run-1 running 4/8 · passed 3, failed 1, pending 4 · ETA 20 s');
     expect(deviceLine(run)).toBe('tv-4k 3/5 (1✖) · STK@1 1/3');
+    // Infrastructure errors are shown apart from test failures, never as ✖.
+    const lost = {
+      'tv-4k': { done: 5, failed: 1, errors: 2, total: 5 },
+      'tv-hd': { done: 2, failed: 0, errors: 1, total: 2 },
+    };
+    expect(deviceLine({ ...run, devices: lost })).toBe('tv-4k 5/5 (1✖ 2E) · tv-hd 2/2 (1E)');
     expect(
       progressLine({ ...run, done: true, status: 'failed', counts: { passed: 7, failed: 1 } }, 60_000),
     ).toBe('run-1 failed 8/8 · passed 7, failed 1');

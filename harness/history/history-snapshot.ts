@@ -1,0 +1,53 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import type { HistoryStateData } from '../../analysis/features/state.ts';
+import type { QueryStatsData } from './query-stats.ts';
+
+/** Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead. */
+export const SNAPSHOT_FORMAT = 1;
+
+/** The lab history service's state on disk, and the moment up to which it holds every finished job and run. */
+export interface HistorySnapshot {
+  format: number;
+  /** Every job and run that finished at or before this time (epoch ms) is in the snapshot; later ones are not. */
+  upToMs: number;
+  windowDays: number;
+  maxRows: number;
+  state: HistoryStateData;
+  queries: QueryStatsData;
+  durations: Map<string, { ms: number; n: number }>;
+}
+
+/** `<home>/history/snapshot.bin`. */
+export function snapshotPath(home: string): string {
+  return path.join(home, 'history', 'snapshot.bin');
+}
+
+/** Writes atomically (temp file, then rename): a crash mid-write leaves the previous snapshot. */
+export function writeSnapshot(file: string, snapshot: HistorySnapshot): number {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const bytes = serialize(snapshot);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+  return bytes.length;
+}
+
+/** The snapshot at `file`, or why there is none to use. */
+export function readSnapshot(file: string): HistorySnapshot | string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return 'no snapshot';
+  }
+  try {
+    const snapshot = deserialize(bytes) as HistorySnapshot;
+    if (snapshot?.format !== SNAPSHOT_FORMAT)
+      return `snapshot format ${snapshot?.format}, not ${SNAPSHOT_FORMAT}`;
+    return snapshot;
+  } catch (err) {
+    return `unreadable snapshot: ${(err as Error).message}`;
+  }
+}

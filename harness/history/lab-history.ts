@@ -1,0 +1,184 @@
+import { HistoryState } from '../../analysis/features/state.ts';
+import type { EventBus } from '../server/event-bus.ts';
+import type { FinishedJob, HistoryBounds } from '../store/history-repo.ts';
+import type { Store } from '../store/store.ts';
+import { DurationStats } from './duration-stats.ts';
+import { runCycle } from './history-rows.ts';
+import { readSnapshot, writeSnapshot, type HistorySnapshot, SNAPSHOT_FORMAT } from './history-snapshot.ts';
+import { ALL_PARTNERS, QueryStats } from './query-stats.ts';
+
+/** The one history window of a lab (config `history`). */
+export interface HistoryWindow {
+  windowDays: number;
+  maxRows: number;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/** How the service came back at start: from its snapshot plus what finished since, or by a replay. */
+export interface HistoryLoad {
+  source: 'snapshot' | 'replay';
+  /** Runs revealed to the ranking and jobs recorded, from the store (the snapshot's tail, or everything). */
+  runs: number;
+  rows: number;
+  ms: number;
+  /** Why the snapshot was not used (replay only). */
+  note?: string;
+}
+
+export interface LabHistoryOptions {
+  log?: (line: string) => void;
+  now?: () => number;
+  /** Where the service keeps its snapshot (`<home>/history/snapshot.bin`); none: always replay. */
+  snapshotFile?: string;
+}
+
+/**
+ * The lab's history as the control plane reads it, kept incrementally and never rebuilt on a request:
+ *
+ * - `state`: the analysis history state the ranking scores from (a run is a cycle, revealed when the
+ *   run finishes);
+ * - `durations`: mean run time per test and pool (budgets, duration order), from each finished job;
+ * - `queries`: the query language's history fields, per partner and lab-wide, from each finished job.
+ *
+ * At start it replays the newest finished runs (at most `maxRows` jobs within `windowDays`); afterwards
+ * it follows the control plane's events. Its memory grows with the lab's tests × devices, not with the
+ * number of jobs. Infrastructure errors never count as failures (harness/protocol/verdict.ts).
+ */
+export class LabHistory {
+  /** Replaced as a whole only by `load` (a snapshot); updated in place by each finished run. */
+  state = new HistoryState();
+  readonly durations = new DurationStats();
+  readonly queries: QueryStats;
+  lastLoad: HistoryLoad = { source: 'replay', runs: 0, rows: 0, ms: 0 };
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: Store,
+    readonly window: HistoryWindow,
+    private readonly options: LabHistoryOptions = {},
+  ) {
+    this.log = options.log ?? (() => {});
+    this.now = options.now ?? Date.now;
+    this.queries = new QueryStats(window.windowDays * DAY_MS, this.now);
+  }
+
+  /** What a replay of the store reads: the window, newest `maxRows` rows. */
+  bounds(): HistoryBounds {
+    return { sinceMs: this.now() - this.window.windowDays * DAY_MS, maxRows: this.window.maxRows };
+  }
+
+  /**
+   * Start-up: the snapshot plus what finished after it, when there is a usable one; else a replay of the
+   * store: finished runs oldest first, then the finished jobs of runs still open (history fields see them;
+   * the ranking sees a run once it is over).
+   */
+  load(): HistoryLoad {
+    const t0 = performance.now();
+    const snapshot = this.options.snapshotFile ? readSnapshot(this.options.snapshotFile) : 'no snapshot file';
+    const unusable = typeof snapshot === 'string' ? snapshot : this.unusable(snapshot);
+    let load: Omit<HistoryLoad, 'ms'>;
+    if (unusable === null) {
+      load = this.restore(snapshot as HistorySnapshot);
+    } else {
+      load = { ...this.replay(), note: unusable };
+    }
+    this.lastLoad = { ...load, ms: Math.round(performance.now() - t0) };
+    return this.lastLoad;
+  }
+
+  /**
+   * Writes the service's state with the moment it holds everything up to (graceful stop; at start a
+   * server reads it and replays only what finished after). Synchronous: the state cannot change meanwhile.
+   */
+  saveSnapshot(): number {
+    if (!this.options.snapshotFile) return 0;
+    return writeSnapshot(this.options.snapshotFile, {
+      format: SNAPSHOT_FORMAT,
+      upToMs: this.now(),
+      windowDays: this.window.windowDays,
+      maxRows: this.window.maxRows,
+      state: this.state.snapshot(),
+      queries: this.queries.snapshot(),
+      durations: this.durations.snapshot(),
+    });
+  }
+
+  /** Why a snapshot cannot stand for the store's history (null: it can). */
+  private unusable(s: HistorySnapshot): string | null {
+    if (s.windowDays !== this.window.windowDays || s.maxRows !== this.window.maxRows)
+      return 'the snapshot was taken with another history window';
+    if (s.upToMs < this.bounds().sinceMs) return 'the snapshot is older than the history window';
+    if (s.upToMs > this.now()) return 'the snapshot is from the future (clock change)';
+    if (this.store.history.countJobsFinishedAfter(s.upToMs) > this.window.maxRows)
+      return 'more jobs finished after the snapshot than the history keeps';
+    return null;
+  }
+
+  private restore(s: HistorySnapshot): Omit<HistoryLoad, 'ms'> {
+    this.state = HistoryState.restore(s.state);
+    this.queries.restore(s.queries);
+    this.durations.restore(s.durations);
+    let rows = 0;
+    for (const job of this.store.history.jobsFinishedAfter(s.upToMs)) {
+      this.recordJob(job);
+      rows++;
+    }
+    const runs = this.store.history.runsFinishedAfter(s.upToMs);
+    for (const runId of runs) this.revealRun(this.store.history.runJobs(runId));
+    return { source: 'snapshot', runs: runs.length, rows };
+  }
+
+  private replay(): Omit<HistoryLoad, 'ms'> {
+    let runs = 0;
+    let rows = 0;
+    for (const jobs of this.store.history.finishedRuns(this.bounds())) {
+      for (const job of jobs) this.recordJob(job);
+      this.revealRun(jobs);
+      runs++;
+      rows += jobs.length;
+    }
+    for (const runId of this.store.history.openRunIds()) {
+      for (const job of this.store.history.runJobs(runId)) {
+        this.recordJob(job);
+        rows++;
+      }
+    }
+    return { source: 'replay', runs, rows };
+  }
+
+  /** Follows the control plane: each finished job, each finished or cancelled run (after their commit). */
+  follow(events: EventBus): () => void {
+    return events.subscribe((event) => {
+      try {
+        if (event.type === 'job.finished') {
+          const job = this.store.history.job(String(event.payload['jobId']));
+          if (job) this.recordJob(job);
+        } else if (event.type === 'run.finished' || event.type === 'run.cancelled') {
+          this.revealRun(this.store.history.runJobs(event.runId));
+        }
+      } catch (err) {
+        // The store committed the result; only this view of it lags until the next start.
+        this.log(`history update failed for ${event.type} of run ${event.runId}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** A finished job: the history fields and the duration estimates. */
+  recordJob(job: FinishedJob): void {
+    this.queries.record(job);
+    this.durations.record(job);
+  }
+
+  /** A run that is over: one cycle of the ranking's history state. */
+  revealRun(jobs: readonly FinishedJob[]): void {
+    const cycle = runCycle(jobs);
+    if (cycle) this.state.update(cycle);
+  }
+
+  /** The history fields as `partner` reads them (its own results), or lab-wide (admins, the planner). */
+  queryHistory(partner: string = ALL_PARTNERS) {
+    return this.queries.accessor(partner);
+  }
+}

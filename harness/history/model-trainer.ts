@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { initBackend } from '../../analysis/backend.ts';
+import { activeVersion, loadModelVersion, setActiveVersion } from '../../analysis/model/store.ts';
+import type { HistoryBounds } from '../store/history-repo.ts';
+import type { ActiveModel } from './history-ranker.ts';
+import { runInWorker } from './run-in-worker.ts';
+import type { TrainJob, TrainOutcome } from './train-worker.ts';
+
+const TRAIN_WORKER = new URL('./train-worker.ts', import.meta.url);
+
+export interface ModelTrainerOptions {
+  /** The store file the worker reads the history from (its own read-only connection). */
+  storeFile: string;
+  /** Where model versions are saved (`<home>/models`). */
+  dir: string;
+  /** The history's bounds at the time of a training (the lab history's window). */
+  bounds: () => HistoryBounds;
+  log?: (line: string) => void;
+}
+
+/**
+ * Keeps the failure model current off the request path: loads the active version at start; after runs
+ * finish, trains in a worker thread on a copy (warm start from the active version) and saves a new
+ * version; then loads it and swaps it in at once. A ranking reads `current()` once, so it scores with one
+ * version from start to end, never with weights being fitted.
+ */
+export class ModelTrainer {
+  private active: ActiveModel | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  lastError: string | null = null;
+  lastOutcome: TrainOutcome | null = null;
+  readonly dir: string;
+
+  constructor(private readonly options: ModelTrainerOptions) {
+    this.dir = options.dir;
+  }
+
+  static forHome(home: string, options: Omit<ModelTrainerOptions, 'dir'>): ModelTrainer {
+    return new ModelTrainer({ ...options, dir: path.join(home, 'models') });
+  }
+
+  /** The active model version (null until one is trained or loaded). */
+  current(): ActiveModel | null {
+    return this.active;
+  }
+
+  async loadActive(): Promise<void> {
+    const version = await activeVersion(this.dir);
+    if (!version) return;
+    await initBackend();
+    this.swap({ model: await loadModelVersion(this.dir, version), version });
+  }
+
+  /** Starts a training unless one is running, in which case one more follows it. */
+  schedule(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.train()
+      .catch((err: unknown) => {
+        this.lastError = (err as Error).message;
+        this.options.log?.(`model training failed: ${this.lastError}`);
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+  }
+
+  /** Resolves when no training is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async train(): Promise<void> {
+    const job: TrainJob = {
+      storeFile: this.options.storeFile,
+      modelsDir: this.dir,
+      bounds: this.options.bounds(),
+    };
+    const outcome = await runInWorker<TrainOutcome>(TRAIN_WORKER, job);
+    this.lastOutcome = outcome;
+    if (outcome.kind === 'skipped') {
+      this.options.log?.(`model not trained: ${outcome.reason} (${outcome.rows} rows)`);
+      return;
+    }
+    await initBackend();
+    const model = await loadModelVersion(this.dir, outcome.version);
+    this.swap({ model, version: outcome.version });
+    await setActiveVersion(this.dir, outcome.version);
+    this.lastError = null;
+    this.options.log?.(
+      `model ${outcome.version} trained on ${outcome.rows} history rows (${outcome.positives} failures, ${outcome.backend}, ${outcome.ms} ms) and active`,
+    );
+  }
+
+  /** The new version replaces the old one at once; rankings are synchronous, so none still uses the old. */
+  private swap(next: ActiveModel): void {
+    const old = this.active;
+    this.active = next;
+    old?.model.dispose();
+  }
+}

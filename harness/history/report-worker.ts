@@ -1,0 +1,42 @@
+import Database from 'better-sqlite3';
+import { initBackend } from '../../analysis/backend.ts';
+import { loadModelVersion } from '../../analysis/model/store.ts';
+import { buildReportData, type ReportData } from '../../analysis/report/build.ts';
+import { renderReportHtml } from '../../analysis/report/html.ts';
+import { type HistoryBounds, HistoryRepo } from '../store/history-repo.ts';
+import { historyRows } from './history-rows.ts';
+
+export interface ReportJob {
+  storeFile: string;
+  modelsDir: string;
+  /** The model version active when the report was asked for (null: none yet). */
+  version: string | null;
+  bounds: HistoryBounds;
+}
+
+/**
+ * The failure-prediction report of the lab's own history, built in a worker thread: it reads the newest
+ * history (the service's bounds) through its own read-only connection and scores it with the given model
+ * version, so that a report on a million rows never stalls the control plane.
+ */
+export async function run(job: ReportJob): Promise<{ data: ReportData; html: string }> {
+  const db = new Database(job.storeFile, { readonly: true, fileMustExist: true });
+  try {
+    const repo = new HistoryRepo(db);
+    const rows = historyRows(
+      (function* () {
+        for (const jobs of repo.finishedRuns(job.bounds)) yield* jobs;
+      })(),
+    );
+    let model = null;
+    if (job.version) {
+      await initBackend();
+      model = await loadModelVersion(job.modelsDir, job.version);
+    }
+    const data = buildReportData({ title: 'devlab failure prediction', rows, model });
+    model?.dispose();
+    return { data, html: renderReportHtml(data) };
+  } finally {
+    db.close();
+  }
+}

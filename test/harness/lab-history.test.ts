@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { historyRanker } from '../../harness/history/history-ranker.ts';
+import { LabHistory } from '../../harness/history/lab-history.ts';
+import type { RankPair } from '../../harness/planner/ranker.ts';
+import { Store } from '../../harness/store/store.ts';
+import { type SeedJob, seedFinishedRun } from '../support/seed-history.ts';
+
+const DAY = 24 * 3600_000;
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+const WINDOW = { windowDays: 90, maxRows: 1_000_000 };
+
+const pair = (testId: string, deviceId: string): RankPair => ({
+  testId,
+  component: 'player',
+  deviceId,
+  model: 'M1',
+  firmware: '1.0',
+  platform: 'tizen',
+});
+
+describe('the lab history service on a real SQLite store', () => {
+  let home: string;
+  let store: Store;
+  beforeEach(() => {
+    home = mkdtempSync(path.join(tmpdir(), 'devlab-history-'));
+    store = Store.open(path.join(home, 'devlab.db'));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const history = (window = WINDOW, snapshotFile?: string, now = NOW) =>
+    new LabHistory(store, window, { now: () => now, ...(snapshotFile ? { snapshotFile } : {}) });
+  const risk = (h: LabHistory, testId: string, deviceId: string) =>
+    historyRanker(h.state, null).score([pair(testId, deviceId)], { changedComponents: [] })[0]!.probability;
+
+  it('keeps the newest runs, never the oldest, when the history must be bounded', () => {
+    // Ten old runs in which `a` fails on every device, then ten newer ones in which it passes.
+    for (let r = 0; r < 20; r++) {
+      const verdict = r < 10 ? 'failed' : 'passed';
+      const jobs: SeedJob[] = ['tv-1', 'tv-2'].flatMap((device) => [
+        { test: 'a', device, verdict },
+        { test: 'b', device, verdict: 'passed' },
+      ]);
+      seedFinishedRun(store, { at: NOW - (20 - r) * DAY, jobs });
+    }
+    const bounded = history({ windowDays: 90, maxRows: 40 });
+    const load = bounded.load();
+    expect(load).toMatchObject({ source: 'replay', runs: 10, rows: 40 });
+    expect(bounded.queryHistory().failRate('a')).toBe(0);
+    expect(bounded.queryHistory().failedInLast('a', 10)).toBe(false);
+    expect(risk(bounded, 'a', 'tv-1')).toBeLessThan(1e-9);
+
+    // The whole history does remember the failures: the bound is what dropped them.
+    const whole = history();
+    expect(whole.load().runs).toBe(20);
+    expect(whole.queryHistory().failRate('a')).toBe(0.5);
+    expect(risk(whole, 'a', 'tv-1')).toBeGreaterThan(1e-9);
+  });
+
+  it('reads only the window: runs finished before it are not history', () => {
+    seedFinishedRun(store, { at: NOW - 100 * DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'failed' }] });
+    seedFinishedRun(store, { at: NOW - 5 * DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'passed' }] });
+    const h = history();
+    expect(h.load().runs).toBe(1);
+    expect(h.queryHistory().failRate('a')).toBe(0);
+  });
+
+  it("never counts an infrastructure error as the test's failure: not in risk, not in failrate", () => {
+    const seed = (verdict: SeedJob['verdict']) => {
+      store.db.exec('DELETE FROM jobs; DELETE FROM runs;');
+      for (let r = 0; r < 5; r++) {
+        const v = r === 3 ? verdict : 'passed';
+        seedFinishedRun(store, {
+          at: NOW - (10 - r) * DAY,
+          jobs: [
+            { test: 't', device: 'tv-1', verdict: v },
+            { test: 't', device: 'tv-2', verdict: 'passed' },
+          ],
+        });
+      }
+      const h = history();
+      h.load();
+      const q = h.queryHistory();
+      return {
+        risk: risk(h, 't', 'tv-1'),
+        failrate: q.failRate('t'),
+        failedInLast: q.failedInLast('t', 5),
+        deviceFailrate: q.failRate('t', { device: 'tv-1' }),
+      };
+    };
+    const passed = seed('passed');
+    const error = seed('error');
+    const failed = seed('failed');
+    expect(error.risk).toBe(passed.risk);
+    expect(error.failrate).toBe(0);
+    expect(error.deviceFailrate).toBe(0);
+    expect(error.failedInLast).toBe(false);
+    // The same history with a real failure there does raise them: the checks above can fail.
+    expect(failed.risk).toBeGreaterThan(passed.risk);
+    expect(failed.failrate).toBeGreaterThan(0);
+    expect(failed.failedInLast).toBe(true);
+  });
+
+  it('comes back from its snapshot plus what finished after it, as a replay of everything would', () => {
+    const file = path.join(home, 'history', 'snapshot.bin');
+    const seedRuns = (from: number, to: number) => {
+      for (let r = from; r < to; r++) {
+        seedFinishedRun(store, {
+          at: NOW - (40 - r) * DAY,
+          partner: r % 2 ? 'p1' : 'p2',
+          jobs: ['a', 'b', 'c'].flatMap((test, i) => [
+            { test, device: 'tv-1', verdict: (r + i) % 4 === 0 ? 'failed' : 'passed' },
+            { test, device: 'tv-2', verdict: (r * i) % 5 === 1 ? 'timed-out' : 'flaky' },
+          ]),
+        });
+      }
+    };
+    seedRuns(0, 20);
+    const before = history(WINDOW, file, NOW - 20 * DAY - 3600_000);
+    expect(before.load().source).toBe('replay');
+    expect(before.saveSnapshot()).toBeGreaterThan(0);
+    seedRuns(20, 30);
+
+    const restarted = history(WINDOW, file);
+    const load = restarted.load();
+    expect(load).toMatchObject({ source: 'snapshot', runs: 10, rows: 60 });
+    const replayed = history();
+    expect(replayed.load()).toMatchObject({ source: 'replay', runs: 30 });
+
+    const pairs = ['a', 'b', 'c', 'new'].flatMap((t) => [pair(t, 'tv-1'), pair(t, 'tv-2')]);
+    const scores = (h: LabHistory) => historyRanker(h.state, null).score(pairs, { changedComponents: [] });
+    expect(scores(restarted)).toEqual(scores(replayed));
+    for (const partner of [undefined, 'p1', 'p2']) {
+      for (const test of ['a', 'b', 'c']) {
+        const r = restarted.queryHistory(partner);
+        const f = replayed.queryHistory(partner);
+        expect([r.failRate(test), r.failedInLast(test, 3), r.isFlaky(test), r.lastVerdict(test)]).toEqual([
+          f.failRate(test),
+          f.failedInLast(test, 3),
+          f.isFlaky(test),
+          f.lastVerdict(test),
+        ]);
+      }
+    }
+    expect(restarted.durations.estimateMs('a', 'pool-tv-1', 0)).toBe(
+      replayed.durations.estimateMs('a', 'pool-tv-1', 0),
+    );
+  });
+
+  it('replays instead of trusting a snapshot taken with another window', () => {
+    const file = path.join(home, 'history', 'snapshot.bin');
+    seedFinishedRun(store, { at: NOW - DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'failed' }] });
+    history(WINDOW, file).saveSnapshot();
+    const other = history({ windowDays: 30, maxRows: 1_000_000 }, file);
+    expect(other.load()).toMatchObject({
+      source: 'replay',
+      note: 'the snapshot was taken with another history window',
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { Verdict } from '../../harness/protocol/verdict.ts';
+import { runRequestSchema } from '../../harness/protocol/run-request.ts';
+import type { Store } from '../../harness/store/store.ts';
+
+export interface SeedJob {
+  test: string;
+  device: string;
+  verdict: Verdict;
+  model?: string;
+  durationMs?: number;
+}
+
+/**
+ * Writes one finished run through the store's own code (as the control plane does: run and jobs
+ * inserted, each job finished, the run finished), at a given time. Returns the run id.
+ */
+export function seedFinishedRun(
+  store: Store,
+  run: { at: number; partner?: string; jobs: SeedJob[]; changed?: string[] },
+): string {
+  const runId = `run-${randomUUID()}`;
+  const request = runRequestSchema.parse({
+    partner: run.partner ?? 'default',
+    options: { changedComponents: run.changed ?? [] },
+  });
+  store.transaction(() => {
+    store.runs.insert({ id: runId, request, createdAt: run.at - 60_000, plan: null });
+    const jobs = run.jobs.map((j, seq) => ({
+      id: randomUUID(),
+      runId,
+      seq,
+      testId: j.test,
+      pool: `pool-${j.device}`,
+      deviceModel: j.model ?? 'M1',
+      deviceFirmware: '1.0',
+      devicePlatform: 'tizen',
+      component: 'player',
+      score: 0,
+      reasons: [],
+      estDurationMs: 1000,
+      maxRetries: 0,
+      timeoutMs: 60_000,
+    }));
+    store.jobs.insertMany(jobs, run.at - 60_000);
+    jobs.forEach((job, i) => {
+      const j = run.jobs[i]!;
+      store.jobs.finish(job.id, {
+        verdict: j.verdict,
+        deviceId: j.device,
+        durationMs: j.durationMs ?? 1000,
+        signature: null,
+        message: null,
+        at: run.at - 1000 + i,
+      });
+    });
+    store.runs.finish(runId, 'passed', run.at);
+  });
+  return runId;
+}
