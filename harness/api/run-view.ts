@@ -1,10 +1,10 @@
 import type { JobRow } from '../store/jobs-repo.ts';
-import type { RunRow, RunStatus } from '../store/runs-repo.ts';
+import { isRunOver, type RunRow, type RunStatus } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 
 /** Spinnaker's webhook stage polls for a status that maps onto running / succeeded / terminal. */
 export function pipelineStatus(status: RunStatus): 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' {
-  if (status === 'queued' || status === 'running') return 'RUNNING';
+  if (status === 'planning' || status === 'queued' || status === 'running') return 'RUNNING';
   return status === 'passed' ? 'SUCCEEDED' : 'TERMINAL';
 }
 
@@ -18,7 +18,7 @@ export function runView(store: Store, run: RunRow) {
     build: run.build,
     status: run.status,
     pipelineStatus: pipelineStatus(run.status),
-    done: run.status !== 'queued' && run.status !== 'running',
+    done: isRunOver(run.status),
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,

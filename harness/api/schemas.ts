@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUN_STATUSES } from '../store/runs-repo.ts';
 
 /** Body of the admin device actions: the reason lands in the device's transition log. */
 export const deviceActionSchema = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
@@ -16,7 +17,7 @@ export const runViewSchema = z.object({
   partner: z.string(),
   priority: z.string(),
   build: z.string(),
-  status: z.enum(['queued', 'running', 'passed', 'failed', 'error', 'cancelled']),
+  status: z.enum(RUN_STATUSES),
   pipelineStatus: z.enum(['RUNNING', 'SUCCEEDED', 'TERMINAL']),
   done: z.boolean(),
   createdAt: z.number(),

@@ -5,7 +5,7 @@ import type { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { ensureAppiumServers } from './agent-service.ts';
 import { type DevlabConfig, configSchema } from '../config/config.ts';
 import type { RunRequestInput } from '../protocol/run-request.ts';
-import type { RunStatus } from '../store/runs-repo.ts';
+import { isRunOver, type RunStatus } from '../store/runs-repo.ts';
 import { ChildAgent } from './child-agent.ts';
 import { type ControlPlaneService, startControlPlaneService } from './control-plane-service.ts';
 import { LocalServices } from './local-services.ts';
@@ -64,7 +64,7 @@ async function follow(
       .join(', ')}`;
     if (line !== last) log(line);
     last = line;
-    if (run.status !== 'queued' && run.status !== 'running') return run.status;
+    if (isRunOver(run.status)) return run.status;
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import type { JobPayload } from '../protocol/job.ts';
 import { attemptJobId, type LabKeys, poolQueueName } from './names.ts';
 
+/** Attempts added to a queue in one Redis round trip. */
+const ENQUEUE_SLICE = 500;
+
 /** The control plane's handle on every pool queue: enqueue attempts, remove a cancelled run's jobs. */
 export class PoolQueues {
   private readonly queues = new Map<string, Queue>();
@@ -46,13 +49,16 @@ export class PoolQueues {
       byPool.set(item.payload.pool, list);
     }
     for (const [pool, list] of byPool) {
-      await this.queue(pool).addBulk(
-        list.map(({ payload, priority }) => ({
-          name: 'attempt',
-          data: payload,
-          opts: { jobId: attemptJobId(payload.jobId, payload.attempt), priority },
-        })),
-      );
+      // In slices: each addBulk is built on the event loop in one go, and a 20,000-job run must not stall it.
+      for (let i = 0; i < list.length; i += ENQUEUE_SLICE) {
+        await this.queue(pool).addBulk(
+          list.slice(i, i + ENQUEUE_SLICE).map(({ payload, priority }) => ({
+            name: 'attempt',
+            data: payload,
+            opts: { jobId: attemptJobId(payload.jobId, payload.attempt), priority },
+          })),
+        );
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
 import type { Plan } from '../planner/planner.ts';
@@ -40,6 +41,9 @@ export interface SubmitResult {
   run: RunRow;
   plan: Plan;
 }
+
+/** Jobs of a new run written per commit. */
+const JOB_WRITE_SLICE = 1000;
 
 function newRunId(now: number): string {
   return `run-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -126,24 +130,31 @@ export class ControlPlane {
     const { request, plan } = await planRequest(this.deps, input);
     const at = this.now();
     const runId = newRunId(at);
-    this.store.transaction(() => {
-      this.store.runs.insert({
-        id: runId,
-        request,
-        createdAt: at,
-        idempotencyKey,
-        plan: {
-          pools: plan.pools,
-          unplanned: plan.unplanned,
-          ranker: plan.ranker,
-          budget: plan.budget ?? null,
-        },
-      });
+    this.store.runs.insert({
+      id: runId,
+      request,
+      createdAt: at,
+      idempotencyKey,
+      status: 'planning',
+      plan: {
+        pools: plan.pools,
+        unplanned: plan.unplanned,
+        ranker: plan.ranker,
+        budget: plan.budget ?? null,
+      },
+    });
+    // A big plan is written in slices, one commit each, with the event loop free in between (reports keep
+    // being stored); the run stays `planning` until its last job is written, and a control plane that died
+    // meanwhile removes it at start (`recover`): nothing of it was queued or answered.
+    for (let i = 0; i < plan.jobs.length; i += JOB_WRITE_SLICE) {
+      if (i > 0) await setImmediate();
+      const slice = plan.jobs.slice(i, i + JOB_WRITE_SLICE);
       this.store.jobs.insertMany(
-        plan.jobs.map((j) => ({ ...j, id: j.jobId, runId })),
+        slice.map((j) => ({ ...j, id: j.jobId, runId })),
         at,
       );
-    });
+    }
+    this.store.runs.markPlanned(runId);
     this.events.publish(runId, 'run.created', {
       jobs: plan.jobs.length,
       skipped: plan.jobs.filter((j) => j.skipReason).length,
@@ -350,6 +361,7 @@ export class ControlPlane {
 
   /** After a restart: every open job of an unfinished run gets its next attempt (re)enqueued; duplicates are no-ops. */
   private async recover(): Promise<void> {
+    this.store.runs.removeUnplanned();
     for (const run of this.store.runs.list({ status: ['queued', 'running'], limit: 1000 })) {
       const items = this.store.jobs.openJobs(run.id).map((job) => ({
         payload: this.payload(

@@ -1,5 +1,6 @@
 import type { Verdict } from '../protocol/verdict.ts';
 import type { Db } from './database.ts';
+import { FINISHED_RUN_STATUSES } from './runs-repo.ts';
 
 /** One finished job as history: what analysis learns from and the query language's history fields read. */
 export interface FinishedJob {
@@ -54,7 +55,7 @@ const JOB_COLUMNS = `j.run_id, j.test_id, j.component, j.device_id, j.pool, j.de
   j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at`;
 /** Jobs that are history: done, with a verdict that ran or was decided (cancelled and skipped taught nothing). */
 const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped')`;
-const FINISHED_RUN = `r.status NOT IN ('queued', 'running')`;
+const FINISHED_RUN = `r.status IN (${FINISHED_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 function changedOf(requestJson: string): string[] {
   const request = JSON.parse(requestJson) as { options?: { changedComponents?: string[] } };

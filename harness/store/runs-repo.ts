@@ -1,7 +1,26 @@
 import type { RunRequest } from '../protocol/run-request.ts';
 import type { Db } from './database.ts';
 
-export const RUN_STATUSES = ['queued', 'running', 'passed', 'failed', 'error', 'cancelled'] as const;
+/**
+ * `planning`: the run's jobs are being written (a big plan is written in slices, so that the control
+ * plane keeps reading reports meanwhile); nothing of it is queued yet. Then queued → running → final.
+ */
+export const RUN_STATUSES = [
+  'planning',
+  'queued',
+  'running',
+  'passed',
+  'failed',
+  'error',
+  'cancelled',
+] as const;
+/** Final statuses: the run is over. */
+export const FINISHED_RUN_STATUSES = ['passed', 'failed', 'error', 'cancelled'] as const;
+
+/** Whether a run with this status is over (planning, queued and running are not). */
+export function isRunOver(status: string): boolean {
+  return (FINISHED_RUN_STATUSES as readonly string[]).includes(status);
+}
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface RunRow extends RunHeader {
@@ -68,11 +87,12 @@ export class RunsRepo {
     createdAt: number;
     plan?: unknown;
     idempotencyKey?: string | null;
+    status?: 'planning' | 'queued';
   }): void {
     this.db
       .prepare(
         `INSERT INTO runs (id, partner, priority, build, request_json, status, created_at, plan_json, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         run.id,
@@ -80,6 +100,7 @@ export class RunsRepo {
         run.request.priority,
         run.request.build,
         JSON.stringify(run.request),
+        run.status ?? 'queued',
         run.createdAt,
         run.plan === undefined ? null : JSON.stringify(run.plan),
         run.idempotencyKey ?? null,
@@ -130,6 +151,32 @@ export class RunsRepo {
         `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued'`,
       )
       .run(at, id);
+  }
+
+  /** A run whose jobs are all written is queued (planning → queued); false when it was not planning. */
+  markPlanned(id: string): boolean {
+    return (
+      this.db.prepare(`UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'planning'`).run(id)
+        .changes === 1
+    );
+  }
+
+  /**
+   * Removes runs a previous life left half written (still `planning`): nothing of them was queued and no
+   * client was answered with them (a keyed submit, repeated, plans again). Returns their ids.
+   */
+  removeUnplanned(): string[] {
+    const ids = (
+      this.db.prepare(`SELECT id FROM runs WHERE status = 'planning'`).all() as { id: string }[]
+    ).map((r) => r.id);
+    for (const id of ids) {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(id);
+        this.db.prepare('DELETE FROM events WHERE run_id = ?').run(id);
+        this.db.prepare(`DELETE FROM runs WHERE id = ? AND status = 'planning'`).run(id);
+      })();
+    }
+    return ids;
   }
 
   /** Sets a final status once; a second call (a duplicate delivery) changes nothing and returns false. */

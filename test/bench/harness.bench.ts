@@ -1,3 +1,4 @@
+import { isRunOver } from '../../harness/store/runs-repo.ts';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -217,7 +218,7 @@ export async function harnessNoop(jobs: number, devices: number, separate: boole
   const t0 = performance.now();
   const { run } = await lab.controlPlane.submit({ query: '', options: { ordering: 'fifo' } });
   runId = run.id;
-  if (run.status !== 'queued' && run.status !== 'running') finish();
+  if (isRunOver(run.status)) finish();
   await lab.startAgents();
   await Promise.race([finished, waitForRun(lab.store, run.id, 600_000)]);
   off();

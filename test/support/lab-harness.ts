@@ -14,6 +14,7 @@ import type { DurationEstimator, Ranker } from '../../harness/planner/ranker.ts'
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
 import { ControlPlane } from '../../harness/server/control-plane.ts';
+import { isRunOver } from '../../harness/store/runs-repo.ts';
 import { Store } from '../../harness/store/store.ts';
 import { REDIS_URL } from './services.ts';
 import { dropPrefix } from './redis-keys.ts';
@@ -132,7 +133,7 @@ export async function waitForRun(store: Store, runId: string, timeoutMs = 60_000
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const run = store.runs.get(runId);
-    if (run && run.status !== 'queued' && run.status !== 'running') return run.status;
+    if (run && isRunOver(run.status)) return run.status;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`run ${runId} did not finish within ${timeoutMs} ms`);

@@ -1,5 +1,6 @@
 // The end checks: every job has exactly one final verdict, no lease, queued attempt or unfinished run is
 // left, every restart worked, and no agent process (or a browser it started) outlived it.
+import { isRunOver } from '../../../harness/store/runs-repo.ts';
 import { Queue } from 'bullmq';
 import type { ControlPlaneService } from '../../../harness/lab/control-plane-service.ts';
 import { labKeys, poolQueueName } from '../../../harness/queue/names.ts';
@@ -36,7 +37,7 @@ export async function endChecks(
   const db = server.store.db;
   const inRuns = `run_id IN (${runIds.map(() => '?').join(',')})`;
   const runRows = runIds.map((id) => server.store.runs.get(id)!);
-  const unfinished = runRows.filter((r) => r.status === 'queued' || r.status === 'running');
+  const unfinished = runRows.filter((r) => !isRunOver(r.status));
   checks.push({
     name: 'no run left unfinished',
     ok: !timedOut && runRows.length === RUNS && unfinished.length === 0,

@@ -1,4 +1,5 @@
 // The runs of the soak: submitted two at once as jobs get done, and waited for.
+import { isRunOver } from '../../../harness/store/runs-repo.ts';
 import { loadavg } from 'node:os';
 import type { ControlPlaneService } from '../../../harness/lab/control-plane-service.ts';
 import { retired, slots, startAgent } from './agents.ts';
@@ -77,7 +78,7 @@ export async function waitForRuns(
     }
     const open = runIds.filter((id) => {
       const status = state.server!.store.runs.get(id)?.status;
-      return status === 'queued' || status === 'running';
+      return status !== undefined && !isRunOver(status);
     });
     if (runIds.length === RUNS && open.length === 0) break;
     if (Date.now() - t0 > TIMEOUT_MS) {
