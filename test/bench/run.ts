@@ -6,6 +6,7 @@ import { benchAnalysis } from './analysis.bench.ts';
 import { benchDevices } from './devices.bench.ts';
 import { benchHarness } from './harness.bench.ts';
 import { benchQuery } from './query.bench.ts';
+import { benchScale } from './scale.bench.ts';
 
 interface Row {
   group: string;
@@ -21,6 +22,7 @@ const GROUPS: [string, () => Promise<Omit<Row, 'group'>[]>][] = [
   ['harness', benchHarness],
   ['devices', benchDevices],
   ['analysis', benchAnalysis],
+  ['scale', benchScale],
 ];
 
 function fmt(n: number | undefined): string {

@@ -1,0 +1,118 @@
+import { freePort } from '../../../devices/appium/free-port.ts';
+import { redisConnection } from '../../../harness/queue/connection.ts';
+import { labKeys } from '../../../harness/queue/names.ts';
+import { removeLabKeys } from '../../../harness/queue/remove-lab-keys.ts';
+import { REDIS_URL } from '../../support/services.ts';
+import type { ScaleLab } from './lab-files.ts';
+import { ServerProcess } from './server-process.ts';
+import { ensureSeeded, scratchHome } from './store-cache.ts';
+import { REQUEST_CAP_MS, type Series, series, timedPost } from './timed-series.ts';
+
+export interface SizeResult {
+  size: number;
+  startupMs: number;
+  /** The first preview after the start (cold), then `reps` more. */
+  firstPreviewMs: number;
+  preview: Series;
+  submit: Series;
+  smoke: Series;
+  failrate: Series;
+  /** Longest event-loop stall around a submit (worst of the submits). */
+  submitStallMs: number;
+  trainStallMs: number;
+  trainMs: number;
+  trainError: string | null;
+  previewDuringTraining: Series;
+  rssMb: number;
+  peakRssMb: number;
+}
+
+/** Previews while the model trains, until it is done (at most `max`); then waits for it. */
+async function duringTraining(server: ServerProcess, url: string, max: number) {
+  await server.request('reset');
+  const t0 = performance.now();
+  await server.request('train');
+  let done = false;
+  const trained = server.request('trained').finally(() => {
+    done = true;
+  });
+  const previews = await series(max, async () => {
+    if (done) throw new Error('training over');
+    return timedPost(url, {});
+  });
+  previews.errors = previews.errors.filter((e) => e !== 'training over');
+  const end = await trained;
+  return { previews, stallMs: end.maxStallMs, ms: performance.now() - t0, error: end.error ?? null };
+}
+
+/**
+ * One size: the cached store copied to a scratch home, the control plane started in its own process on a
+ * free loopback port and its own Redis prefix, the requests timed, and everything it left removed.
+ */
+export async function measureSize(size: number, lab: ScaleLab, reps: number): Promise<SizeResult> {
+  const file = await ensureSeeded(size, lab);
+  const scratch = scratchHome(file, `${size}-${process.pid}`);
+  const prefix = `bench-scale-${process.pid}-${size}`;
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}/api/runs`;
+  process.stderr.write(`scale: ${size.toLocaleString('en')} jobs: starting the control plane\n`);
+  const server = await ServerProcess.start(
+    { suitesDir: lab.suitesDir, inventoryFile: lab.inventoryFile, port },
+    {
+      DEVLAB_HOME: scratch.home,
+      DEVLAB_REDIS_URL: REDIS_URL,
+      DEVLAB_REDIS_PREFIX: prefix,
+      DEVLAB_API_PORT: String(port),
+      DEVLAB_API_AUTH: 'false',
+      DEVLAB_LOG_LEVEL: 'silent',
+    },
+    2 * REQUEST_CAP_MS,
+  ).catch((err: unknown) => {
+    scratch.remove();
+    throw err;
+  });
+  const step = (what: string) => process.stderr.write(`scale: ${size.toLocaleString('en')} jobs: ${what}\n`);
+  try {
+    step('first preview');
+    const first = await series(1, () => timedPost(`${api}/preview`, {}));
+    step('previews');
+    const preview = await series(reps, () => timedPost(`${api}/preview`, {}));
+    step('tag:smoke previews');
+    const smoke = await series(reps, () => timedPost(`${api}/preview`, { query: 'tag:smoke' }));
+    step('failrate previews');
+    const failrate = await series(reps, () => timedPost(`${api}/preview`, { query: 'failrate > 0.1' }));
+    step('submits');
+    let submitStallMs = 0;
+    const submit = await series(reps, async () => {
+      await server.request('reset');
+      const ms = await timedPost(api, {});
+      submitStallMs = Math.max(submitStallMs, (await server.request('stats')).maxStallMs);
+      return ms;
+    });
+    step('training');
+    const training = await duringTraining(server, `${api}/preview`, reps);
+    const { rssMb, peakRssMb } = await server.request('stats');
+    return {
+      size,
+      startupMs: server.startupMs,
+      firstPreviewMs: first.ms[0] ?? Number.NaN,
+      preview,
+      submit,
+      smoke,
+      failrate,
+      submitStallMs,
+      trainStallMs: training.stallMs,
+      trainMs: training.ms,
+      trainError: training.error,
+      previewDuringTraining: training.previews,
+      rssMb,
+      peakRssMb,
+    };
+  } finally {
+    await server.stop();
+    const redis = redisConnection(REDIS_URL);
+    await removeLabKeys(redis, labKeys(prefix));
+    redis.disconnect();
+    scratch.remove();
+  }
+}
