@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { HistoryState } from '../../analysis/features/state.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
 import { rankedBy, scorePairs } from '../../analysis/ranking/rank.ts';
@@ -6,6 +7,8 @@ import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
 
 /** Pairs explained in detail; the rest get a score only (reasons cost more than scores). */
 const EXPLAIN_TOP = 200;
+/** Pairs scored per turn of the event loop. */
+const SLICE = 4096;
 
 /** The model a ranking scores with: one saved version, never one being trained. */
 export interface ActiveModel {
@@ -13,37 +16,60 @@ export interface ActiveModel {
   version: string;
 }
 
+/** Where a ranking reads from: the history state (held still while it scores) and one model version. */
+export interface RankingSource {
+  state: HistoryState;
+  /** Keeps `state` as it is until the release is called (harness/history/lab-history.ts). */
+  hold?(): () => void;
+}
+
 /**
  * The planner's ranker over the lab history's incremental state (harness/history/lab-history.ts): the
  * model's failure probability for each pair once the model is trusted; until then the pairs' failure
- * record (decayed failures), then their novelty (analysis/ranking/rank.ts). The model is the one active
- * version handed in: a training swaps the active version only after it saved a new one, so a ranking
- * never sees half-updated weights, and its name says which version scored it.
+ * record (decayed failures), then their novelty (analysis/ranking/rank.ts). It scores with the one model
+ * version it was handed (training swaps versions only after saving a new one, and a version in use is not
+ * freed), in slices of SLICE pairs with the event loop turning in between, against a state held still from
+ * the first slice to the last. Its name says which version scored.
  */
-export function historyRanker(state: HistoryState, active: ActiveModel | null): Ranker {
+export function historyRanker(
+  source: RankingSource,
+  active: ActiveModel | null,
+  options: { onDone?: () => void } = {},
+): Ranker {
   const model = active?.model ?? null;
   const by = rankedBy(model);
   return {
     name: active && by === 'model' ? `model ${active.version}` : by,
-    score(pairs: readonly RankPair[], context): RankScore[] {
-      const queries = pairs.map((p) => ({
-        test: p.testId,
-        device: p.deviceId,
-        deviceModel: p.model,
-        firmware: p.firmware,
-        component: p.component,
-      }));
-      const ctx = { timeMs: Date.now(), changed: context.changedComponents };
-      const scores = scorePairs(state, model, queries, ctx);
-      const top = new Set(
-        Array.from(scores.keys())
-          .sort((a, b) => scores[b]! - scores[a]!)
-          .slice(0, EXPLAIN_TOP),
-      );
-      return queries.map((q, i) => ({
-        probability: scores[i]!,
-        reasons: top.has(i) ? explainPair(state, q, ctx) : [],
-      }));
+    async score(pairs: readonly RankPair[], context): Promise<RankScore[]> {
+      const release = source.hold?.() ?? (() => {});
+      try {
+        const state = source.state;
+        const queries = pairs.map((p) => ({
+          test: p.testId,
+          device: p.deviceId,
+          deviceModel: p.model,
+          firmware: p.firmware,
+          component: p.component,
+        }));
+        const ctx = { timeMs: Date.now(), changed: context.changedComponents };
+        const scores = new Float64Array(queries.length);
+        for (let i = 0; i < queries.length; i += SLICE) {
+          if (i > 0) await setImmediate();
+          scores.set(scorePairs(state, model, queries.slice(i, i + SLICE), ctx), i);
+        }
+        const top = new Set(
+          Array.from(scores.keys())
+            .sort((a, b) => scores[b]! - scores[a]!)
+            .slice(0, EXPLAIN_TOP),
+        );
+        return queries.map((q, i) => ({
+          probability: scores[i]!,
+          reasons: top.has(i) ? explainPair(state, q, ctx) : [],
+        }));
+      } finally {
+        release();
+        options.onDone?.();
+      }
     },
   };
 }

@@ -51,6 +51,9 @@ export class LabHistory {
   readonly durations = new DurationStats();
   readonly queries: QueryStats;
   lastLoad: HistoryLoad = { source: 'replay', runs: 0, rows: 0, ms: 0 };
+  /** Rankings in progress: while any holds the state, finished runs wait to be revealed. */
+  private holds = 0;
+  private readonly waiting: FinishedJob[][] = [];
   private readonly log: (line: string) => void;
   private readonly now: () => number;
 
@@ -171,10 +174,29 @@ export class LabHistory {
     this.durations.record(job);
   }
 
-  /** A run that is over: one cycle of the ranking's history state. */
+  /** A run that is over: one cycle of the ranking's history state (after the rankings holding it). */
   revealRun(jobs: readonly FinishedJob[]): void {
+    if (this.holds > 0) {
+      this.waiting.push([...jobs]);
+      return;
+    }
     const cycle = runCycle(jobs);
     if (cycle) this.state.update(cycle);
+  }
+
+  /**
+   * Keeps the ranking's state as it is until the returned release is called: a ranking scored in slices
+   * (with the event loop turning in between) reads one state from its first pair to its last.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0) for (const jobs of this.waiting.splice(0)) this.revealRun(jobs);
+    };
   }
 
   /** The history fields as `partner` reads them (its own results), or lab-wide (admins, the planner). */

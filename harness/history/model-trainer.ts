@@ -24,8 +24,17 @@ export interface ModelTrainerOptions {
  * version; then loads it and swaps it in at once. A ranking reads `current()` once, so it scores with one
  * version from start to end, never with weights being fitted.
  */
+/** The active model version for one ranking: `release` it when done (a swapped-out version is freed then). */
+export interface ModelLease {
+  active: ActiveModel | null;
+  release(): void;
+}
+
 export class ModelTrainer {
   private active: ActiveModel | null = null;
+  /** Rankings using each version; a version swapped out is disposed once none uses it. */
+  private readonly users = new Map<ActiveModel, number>();
+  private readonly retired = new Set<ActiveModel>();
   private running: Promise<void> | null = null;
   private again = false;
   lastError: string | null = null;
@@ -43,6 +52,26 @@ export class ModelTrainer {
   /** The active model version (null until one is trained or loaded). */
   current(): ActiveModel | null {
     return this.active;
+  }
+
+  /** The active version, kept alive (not disposed by a swap) until released: what a ranking scores with. */
+  acquire(): ModelLease {
+    const active = this.active;
+    if (active) this.users.set(active, (this.users.get(active) ?? 0) + 1);
+    let released = false;
+    return {
+      active,
+      release: () => {
+        if (released || !active) return;
+        released = true;
+        const left = (this.users.get(active) ?? 1) - 1;
+        if (left > 0) this.users.set(active, left);
+        else {
+          this.users.delete(active);
+          if (this.retired.delete(active)) active.model.dispose();
+        }
+      },
+    };
   }
 
   async loadActive(): Promise<void> {
@@ -99,10 +128,12 @@ export class ModelTrainer {
     );
   }
 
-  /** The new version replaces the old one at once; rankings are synchronous, so none still uses the old. */
+  /** The new version replaces the old one at once; the old is disposed once no ranking uses it. */
   private swap(next: ActiveModel): void {
     const old = this.active;
     this.active = next;
-    old?.model.dispose();
+    if (!old) return;
+    if (this.users.has(old)) this.retired.add(old);
+    else old.model.dispose();
   }
 }

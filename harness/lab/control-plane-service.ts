@@ -85,13 +85,16 @@ export async function startControlPlaneService(
     redis,
     resolveTests: (query) => catalog.select(query, history.queryHistory()),
     resolveDevices: (selector) => devices.select(selector),
-    // Read per plan: the incremental history state and the model version active at that moment.
+    // Read once per plan: the incremental history state and the model version active at that moment,
+    // which a swap does not free before the ranking is done.
     get ranker() {
-      return historyRanker(history.state, trainer.current());
+      const lease = trainer.acquire();
+      return historyRanker(history, lease.active, { onDone: lease.release });
     },
     durations: history.durations,
     ...(options.partnerCaps ? { partnerCaps: options.partnerCaps } : {}),
     keys,
+    ...(options.log ? { log: options.log } : {}),
   });
   history.follow(controlPlane.events);
   await controlPlane.start();

@@ -58,7 +58,7 @@ function fallbackDuration(test: TestMeta): number {
  * scored by the ranker, cut to the time budget, and put in the requested order. Works on parallel
  * arrays indexed by candidate, so 100,000 pairs allocate one job object each and little else.
  */
-export function planRun(input: PlanInput): Plan {
+export async function planRun(input: PlanInput): Promise<Plan> {
   const { request, tests, devices, ranker, durations } = input;
   const newId = input.newId ?? randomUUID;
   const poolList = [...groupPools(devices).entries()];
@@ -91,7 +91,7 @@ export function planRun(input: PlanInput): Plan {
       platform: device.platform,
     };
   }
-  const scores = ranker.score(pairs, { changedComponents: request.options.changedComponents });
+  const scores = await ranker.score(pairs, { changedComponents: request.options.changedComponents });
   const score = new Float64Array(n);
   const estMs = new Float64Array(n);
   for (let i = 0; i < n; i++) {

@@ -15,10 +15,16 @@ export interface RankScore {
   reasons: string[];
 }
 
-/** Scores pairs for ordering; the analysis model or, until one is trained, a history heuristic. */
+/**
+ * Scores pairs for ordering; the analysis model or, until one is trusted, a history heuristic. A ranker
+ * of many pairs answers asynchronously, scoring in slices so that the event loop keeps turning.
+ */
 export interface Ranker {
   readonly name: string;
-  score(pairs: readonly RankPair[], context: { changedComponents: readonly string[] }): RankScore[];
+  score(
+    pairs: readonly RankPair[],
+    context: { changedComponents: readonly string[] },
+  ): RankScore[] | Promise<RankScore[]>;
 }
 
 /** Expected run time of a test on a pool, from history; used for budgets and duration ordering. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
 import type { Plan } from '../planner/planner.ts';
@@ -35,6 +36,8 @@ export interface ControlPlaneDeps extends PlanningDeps {
   /** The lab's Redis keys (default prefix `devlab`). */
   keys?: LabKeys;
   now?: () => number;
+  /** Where the control plane says what went wrong off a request (queueing retries). */
+  log?: (line: string) => void;
 }
 
 export interface SubmitResult {
@@ -61,9 +64,14 @@ export class ControlPlane {
   private reports: ReportConsumer | null = null;
   private subscriber: Redis | null = null;
   private readonly writes: WriteBatch;
+  /** New runs whose first attempts are being queued (see `submit`). */
+  private readonly enqueuing = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
+  private readonly log: (line: string) => void;
 
   constructor(private readonly deps: ControlPlaneDeps) {
     this.now = deps.now ?? Date.now;
+    this.log = deps.log ?? (() => {});
     this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
     this.queues = new PoolQueues(deps.redis, this.keys);
@@ -101,6 +109,8 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort(new Error('the control plane is stopping'));
+    await Promise.all(this.enqueuing.values());
     await this.reports?.stop();
     this.reports = null;
     await this.subscriber?.quit().catch(() => {});
@@ -160,20 +170,56 @@ export class ControlPlane {
       skipped: plan.jobs.filter((j) => j.skipReason).length,
       unplanned: plan.unplanned.length,
     });
-    await this.queues.enqueueMany(
-      plan.jobs
-        .filter((j) => !j.skipReason)
-        .map((j) => ({
-          payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
-          priority: queuePriority(request.priority, j.seq),
-        })),
-    );
+    // The run is stored: the caller is answered now, and the first attempts go on their queues behind the
+    // answer (20,000 of them take Redis about a second). Until they are all queued, `queued(runId)` waits
+    // for them and a cancel waits first; a control plane that dies meanwhile queues them at start.
+    const items = plan.jobs
+      .filter((j) => !j.skipReason)
+      .map((j) => ({
+        payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
+        priority: queuePriority(request.priority, j.seq),
+      }));
+    if (items.length > 0) {
+      const queued = this.enqueueRun(runId, items).finally(() => this.enqueuing.delete(runId));
+      this.enqueuing.set(runId, queued);
+    }
     this.maybeFinishRun(runId);
     return { run: this.store.runs.get(runId)!, plan };
   }
 
+  /** Resolves once every first attempt of the run is on its queue (at once for a run queued earlier). */
+  async queued(runId: string): Promise<void> {
+    await this.enqueuing.get(runId);
+  }
+
+  /**
+   * Queues a new run's first attempts, retrying with backoff (0.5 s, 1 s, ... 30 s; duplicates are no-ops,
+   * attempt ids being deterministic) while Redis is away, each failure logged; given up only when the
+   * control plane stops, and then the next start queues them (`recover`).
+   */
+  private async enqueueRun(runId: string, items: Parameters<PoolQueues['enqueueMany']>[0]): Promise<void> {
+    try {
+      await pRetry(() => this.queues.enqueueMany(items), {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 500,
+        maxTimeout: 30_000,
+        signal: this.stopping.signal,
+        onFailedAttempt: ({ error, attemptNumber }) =>
+          this.log(
+            `run ${runId}: queueing ${items.length} attempts failed (try ${attemptNumber}), retrying: ${error.message}`,
+          ),
+      });
+    } catch (err) {
+      this.log(
+        `run ${runId}: attempts not queued before the stop; the next start queues them: ${(err as Error).message}`,
+      );
+    }
+  }
+
   /** Removes a run's queued attempts, tells agents to stop its running ones, and closes its open jobs. */
   async cancel(runId: string): Promise<RunRow | undefined> {
+    // Attempts still being queued would be queued after the removal below: let them arrive first.
+    await this.queued(runId);
     const run = this.store.runs.get(runId);
     if (!run || (run.status !== 'queued' && run.status !== 'running')) return run;
     const open = this.store.jobs.openJobs(runId);

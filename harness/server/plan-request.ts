@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
@@ -45,6 +46,9 @@ export async function planRequest(
   const request = parsed.data;
   const tests = await asRequestError('query', () => deps.resolveTests(request.query));
   const devices = await asRequestError('select', () => deps.resolveDevices(request.select));
-  const plan = planRun({ request, tests, devices, ranker: deps.ranker, durations: deps.durations });
+  const plan = await planRun({ request, tests, devices, ranker: deps.ranker, durations: deps.durations });
+  // What the caller does next (serialize a 20,000-job answer, write the jobs) starts on a fresh turn of the
+  // event loop, so that reports waiting since the ranking's last slice are read in between.
+  await setImmediate();
   return { request, plan };
 }

@@ -91,10 +91,10 @@ async function planAndRank(): Promise<BenchResult[]> {
   const t0 = performance.now();
   const state = new HistoryState();
   for (const cycle of groupCycles(historyRows(history))) state.update(cycle);
-  const ranker = historyRanker(state, null);
+  const ranker = historyRanker({ state }, null);
   const buildMs = performance.now() - t0;
   const t1 = performance.now();
-  const plan = planRun({
+  const plan = await planRun({
     request: runRequestSchema.parse({}),
     tests,
     devices,
@@ -109,8 +109,8 @@ async function planAndRank(): Promise<BenchResult[]> {
   ];
 }
 
-function makespan(): BenchResult[] {
-  const r = makespanBenchmark();
+async function makespan(): Promise<BenchResult[]> {
+  const r = await makespanBenchmark();
   return [
     {
       name: `harness: makespan of ${r.jobs} mixed jobs on ${r.devices} devices / lower bound`,
@@ -266,7 +266,7 @@ export async function throughput(jobs = 4000, devices = 8, rounds = 5): Promise<
 }
 
 export async function benchHarness(): Promise<BenchResult[]> {
-  return [...(await planAndRank()), ...makespan(), ...(await throughput())];
+  return [...(await planAndRank()), ...(await makespan()), ...(await throughput())];
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

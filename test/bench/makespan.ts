@@ -101,7 +101,7 @@ export interface MakespanResult {
 }
 
 /** A mixed plan of ~2,000 jobs on 12 simulated devices, ordered by the planner ('duration') and naive FIFO. */
-export function makespanBenchmark(seed = 7): MakespanResult {
+export async function makespanBenchmark(seed = 7): Promise<MakespanResult> {
   const random = rng(seed);
   const lab = devices();
   const catalog = tests(860, random);
@@ -114,8 +114,8 @@ export function makespanBenchmark(seed = 7): MakespanResult {
       ranker: { name: 'none', score: (pairs) => pairs.map(() => ({ probability: 0, reasons: [] })) },
       durations: { estimateMs: (testId) => duration.get(testId)! },
     });
-  const byDuration = plan('duration');
-  const fifo = plan('fifo');
+  const byDuration = await plan('duration');
+  const fifo = await plan('fifo');
   const jobs = (p: typeof byDuration) =>
     p.jobs.map((j) => ({ pool: j.pool, durationMs: duration.get(j.testId)! }));
   // Lower bound: per device class, its work spread evenly over its devices, or the longest job.

@@ -106,7 +106,7 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
     resolveTests: (query) => catalog.select(query, history.queryHistory()),
     resolveDevices: (selector) => devices.select(selector),
     get ranker() {
-      return historyRanker(history.state, null);
+      return historyRanker(history, null);
     },
     durations: fixedDurations,
     keys,

@@ -35,10 +35,10 @@ describe('the lab history service on a real SQLite store', () => {
 
   const history = (window = WINDOW, snapshotFile?: string, now = NOW) =>
     new LabHistory(store, window, { now: () => now, ...(snapshotFile ? { snapshotFile } : {}) });
-  const risk = (h: LabHistory, testId: string, deviceId: string) =>
-    historyRanker(h.state, null).score([pair(testId, deviceId)], { changedComponents: [] })[0]!.probability;
+  const risk = async (h: LabHistory, testId: string, deviceId: string) =>
+    (await historyRanker(h, null).score([pair(testId, deviceId)], { changedComponents: [] }))[0]!.probability;
 
-  it('keeps the newest runs, never the oldest, when the history must be bounded', () => {
+  it('keeps the newest runs, never the oldest, when the history must be bounded', async () => {
     // Ten old runs in which `a` fails on every device, then ten newer ones in which it passes.
     for (let r = 0; r < 20; r++) {
       const verdict = r < 10 ? 'failed' : 'passed';
@@ -53,16 +53,16 @@ describe('the lab history service on a real SQLite store', () => {
     expect(load).toMatchObject({ source: 'replay', runs: 10, rows: 40 });
     expect(bounded.queryHistory().failRate('a')).toBe(0);
     expect(bounded.queryHistory().failedInLast('a', 10)).toBe(false);
-    expect(risk(bounded, 'a', 'tv-1')).toBeLessThan(1e-9);
+    expect(await risk(bounded, 'a', 'tv-1')).toBeLessThan(1e-9);
 
     // The whole history does remember the failures: the bound is what dropped them.
     const whole = history();
     expect(whole.load().runs).toBe(20);
     expect(whole.queryHistory().failRate('a')).toBe(0.5);
-    expect(risk(whole, 'a', 'tv-1')).toBeGreaterThan(1e-9);
+    expect(await risk(whole, 'a', 'tv-1')).toBeGreaterThan(1e-9);
   });
 
-  it('reads only the window: runs finished before it are not history', () => {
+  it('reads only the window: runs finished before it are not history', async () => {
     seedFinishedRun(store, { at: NOW - 100 * DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'failed' }] });
     seedFinishedRun(store, { at: NOW - 5 * DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'passed' }] });
     const h = history();
@@ -70,8 +70,8 @@ describe('the lab history service on a real SQLite store', () => {
     expect(h.queryHistory().failRate('a')).toBe(0);
   });
 
-  it("never counts an infrastructure error as the test's failure: not in risk, not in failrate", () => {
-    const seed = (verdict: SeedJob['verdict']) => {
+  it("never counts an infrastructure error as the test's failure: not in risk, not in failrate", async () => {
+    const seed = async (verdict: SeedJob['verdict']) => {
       store.db.exec('DELETE FROM jobs; DELETE FROM runs;');
       for (let r = 0; r < 5; r++) {
         const v = r === 3 ? verdict : 'passed';
@@ -87,15 +87,15 @@ describe('the lab history service on a real SQLite store', () => {
       h.load();
       const q = h.queryHistory();
       return {
-        risk: risk(h, 't', 'tv-1'),
+        risk: await risk(h, 't', 'tv-1'),
         failrate: q.failRate('t'),
         failedInLast: q.failedInLast('t', 5),
         deviceFailrate: q.failRate('t', { device: 'tv-1' }),
       };
     };
-    const passed = seed('passed');
-    const error = seed('error');
-    const failed = seed('failed');
+    const passed = await seed('passed');
+    const error = await seed('error');
+    const failed = await seed('failed');
     expect(error.risk).toBe(passed.risk);
     expect(error.failrate).toBe(0);
     expect(error.deviceFailrate).toBe(0);
@@ -106,7 +106,7 @@ describe('the lab history service on a real SQLite store', () => {
     expect(failed.failedInLast).toBe(true);
   });
 
-  it('comes back from its snapshot plus what finished after it, as a replay of everything would', () => {
+  it('comes back from its snapshot plus what finished after it, as a replay of everything would', async () => {
     const file = path.join(home, 'history', 'snapshot.bin');
     const seedRuns = (from: number, to: number) => {
       for (let r = from; r < to; r++) {
@@ -133,8 +133,8 @@ describe('the lab history service on a real SQLite store', () => {
     expect(replayed.load()).toMatchObject({ source: 'replay', runs: 30 });
 
     const pairs = ['a', 'b', 'c', 'new'].flatMap((t) => [pair(t, 'tv-1'), pair(t, 'tv-2')]);
-    const scores = (h: LabHistory) => historyRanker(h.state, null).score(pairs, { changedComponents: [] });
-    expect(scores(restarted)).toEqual(scores(replayed));
+    const scores = (h: LabHistory) => historyRanker(h, null).score(pairs, { changedComponents: [] });
+    expect(await scores(restarted)).toEqual(await scores(replayed));
     for (const partner of [undefined, 'p1', 'p2']) {
       for (const test of ['a', 'b', 'c']) {
         const r = restarted.queryHistory(partner);
@@ -152,7 +152,7 @@ describe('the lab history service on a real SQLite store', () => {
     );
   });
 
-  it('replays instead of trusting a snapshot taken with another window', () => {
+  it('replays instead of trusting a snapshot taken with another window', async () => {
     const file = path.join(home, 'history', 'snapshot.bin');
     seedFinishedRun(store, { at: NOW - DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'failed' }] });
     history(WINDOW, file).saveSnapshot();

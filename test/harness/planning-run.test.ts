@@ -78,6 +78,7 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
     const ticker = setInterval(() => turns++, 0);
     const { run, plan } = await cp.submit({});
     clearInterval(ticker);
+    await cp.queued(run.id);
     expect(plan.jobs).toHaveLength(2600);
     expect(run.status).toBe('queued');
     expect(store.jobs.listByRun(run.id)).toHaveLength(2600);

@@ -58,8 +58,8 @@ describe('planRun', () => {
     device('stick', 'S1', ['h264']),
   ];
 
-  it('targets pools of interchangeable devices and reports tests no device can run, with why', () => {
-    const plan = planRun({
+  it('targets pools of interchangeable devices and reports tests no device can run, with why', async () => {
+    const plan = await planRun({
       request: runRequestSchema.parse({}),
       tests: [
         test('plain'),
@@ -86,7 +86,7 @@ describe('planRun', () => {
     });
   });
 
-  it('orders by risk, by catalog order (fifo) or longest first (duration)', () => {
+  it('orders by risk, by catalog order (fifo) or longest first (duration)', async () => {
     const tests = [test('a'), test('b'), test('c')];
     const base = {
       tests,
@@ -94,20 +94,20 @@ describe('planRun', () => {
       newId,
       durations: durations({ a: 1000, b: 9000, c: 5000 }),
     };
-    const risk = planRun({
+    const risk = await planRun({
       ...base,
       request: runRequestSchema.parse({}),
       ranker: ranker({ a: 0.1, b: 0.2, c: 0.9 }),
     });
     expect(risk.jobs.map((j) => j.testId)).toEqual(['c', 'b', 'a']);
     expect(risk.jobs[0]?.reasons).toEqual(['r-c']);
-    const fifo = planRun({
+    const fifo = await planRun({
       ...base,
       request: runRequestSchema.parse({ options: { ordering: 'fifo' } }),
       ranker: ranker({ c: 1 }),
     });
     expect(fifo.jobs.map((j) => j.testId)).toEqual(['a', 'b', 'c']);
-    const longest = planRun({
+    const longest = await planRun({
       ...base,
       request: runRequestSchema.parse({ options: { ordering: 'duration' } }),
       ranker: ranker({}),
@@ -115,8 +115,8 @@ describe('planRun', () => {
     expect(longest.jobs.map((j) => j.testId)).toEqual(['b', 'c', 'a']);
   });
 
-  it('within a time budget keeps the most risk per second and records what was skipped and why', () => {
-    const plan = planRun({
+  it('within a time budget keeps the most risk per second and records what was skipped and why', async () => {
+    const plan = await planRun({
       request: runRequestSchema.parse({ options: { budgetS: 10 } }),
       tests: [test('cheap-risky'), test('slow-risky'), test('cheap-safe')],
       devices: [devices[2]!],
@@ -132,8 +132,8 @@ describe('planRun', () => {
     expect(plan.budget).toEqual({ budgetS: 10, selectedS: 4, skippedJobs: 1 });
   });
 
-  it('honours a run-wide retries override', () => {
-    const plan = planRun({
+  it('honours a run-wide retries override', async () => {
+    const plan = await planRun({
       request: runRequestSchema.parse({ options: { retries: 3 } }),
       tests: [test('x', { retries: 1 })],
       devices: [devices[2]!],
@@ -146,7 +146,7 @@ describe('planRun', () => {
 });
 
 describe('selectWithinBudget', () => {
-  it('never exceeds the budget', () => {
+  it('never exceeds the budget', async () => {
     const candidates = Array.from({ length: 200 }, (_, i) => ({
       score: ((i * 37) % 100) / 100,
       estDurationMs: 500 + ((i * 53) % 4000),
