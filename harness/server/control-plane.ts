@@ -187,6 +187,11 @@ export class ControlPlane {
     return { run: this.store.runs.get(runId)!, plan };
   }
 
+  /** Resolves once every new run's first attempts are on their queues. */
+  async allQueued(): Promise<void> {
+    await Promise.all(this.enqueuing.values());
+  }
+
   /** Resolves once every first attempt of the run is on its queue (at once for a run queued earlier). */
   async queued(runId: string): Promise<void> {
     await this.enqueuing.get(runId);

@@ -11,6 +11,8 @@ import { REQUEST_CAP_MS, type Series, series, timedPost } from './timed-series.t
 export interface SizeResult {
   size: number;
   startupMs: number;
+  /** Start-up again after a graceful stop (the history comes back from its snapshot). */
+  restartMs: number;
   /** The first preview after the start (cold), then `reps` more. */
   firstPreviewMs: number;
   preview: Series;
@@ -56,18 +58,16 @@ export async function measureSize(size: number, lab: ScaleLab, reps: number): Pr
   const port = await freePort();
   const api = `http://127.0.0.1:${port}/api/runs`;
   process.stderr.write(`scale: ${size.toLocaleString('en')} jobs: starting the control plane\n`);
-  const server = await ServerProcess.start(
-    { suitesDir: lab.suitesDir, inventoryFile: lab.inventoryFile, port },
-    {
-      DEVLAB_HOME: scratch.home,
-      DEVLAB_REDIS_URL: REDIS_URL,
-      DEVLAB_REDIS_PREFIX: prefix,
-      DEVLAB_API_PORT: String(port),
-      DEVLAB_API_AUTH: 'false',
-      DEVLAB_LOG_LEVEL: 'silent',
-    },
-    2 * REQUEST_CAP_MS,
-  ).catch((err: unknown) => {
+  const spec = { suitesDir: lab.suitesDir, inventoryFile: lab.inventoryFile, port };
+  const env = {
+    DEVLAB_HOME: scratch.home,
+    DEVLAB_REDIS_URL: REDIS_URL,
+    DEVLAB_REDIS_PREFIX: prefix,
+    DEVLAB_API_PORT: String(port),
+    DEVLAB_API_AUTH: 'false',
+    DEVLAB_LOG_LEVEL: 'silent',
+  };
+  const server = await ServerProcess.start(spec, env, 2 * REQUEST_CAP_MS).catch((err: unknown) => {
     scratch.remove();
     throw err;
   });
@@ -86,15 +86,22 @@ export async function measureSize(size: number, lab: ScaleLab, reps: number): Pr
     const submit = await series(reps, async () => {
       await server.request('reset');
       const ms = await timedPost(api, {});
-      submitStallMs = Math.max(submitStallMs, (await server.request('stats')).maxStallMs);
+      // The stall window ends once the run's attempts are all queued (that goes on behind the answer).
+      submitStallMs = Math.max(submitStallMs, (await server.request('settled')).maxStallMs);
       return ms;
     });
     step('training');
     const training = await duringTraining(server, `${api}/preview`, reps);
     const { rssMb, peakRssMb } = await server.request('stats');
+    step('restart (snapshot)');
+    await server.stop();
+    const again = await ServerProcess.start(spec, env, 2 * REQUEST_CAP_MS);
+    const restartMs = again.startupMs;
+    await again.stop();
     return {
       size,
       startupMs: server.startupMs,
+      restartMs,
       firstPreviewMs: first.ms[0] ?? Number.NaN,
       preview,
       submit,

@@ -40,6 +40,8 @@ process.on('message', (message: ChildRequest) => {
     send({ id, ...stats() });
   } else if (cmd === 'trained') {
     void service.trainer.idle().then(() => send({ id, ...stats(), error: service.trainer.lastError }));
+  } else if (cmd === 'settled') {
+    void service.controlPlane.allQueued().then(() => send({ id, ...stats() }));
   } else if (cmd === 'close') {
     void service.close().finally(() => {
       send({ id, ...stats() });

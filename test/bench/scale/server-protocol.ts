@@ -7,9 +7,10 @@ export interface ServerSpec {
 
 /**
  * reset: zero the event-loop stall meter; stats: read it and the RSS; train: start a model training;
- * trained: answer once no training runs; close: stop the service and exit.
+ * trained: answer once no training runs; settled: answer once every submitted run's attempts are queued
+ * (a submit answers before); close: stop the service and exit.
  */
-export type ChildCommand = 'reset' | 'stats' | 'train' | 'trained' | 'close';
+export type ChildCommand = 'reset' | 'stats' | 'train' | 'trained' | 'settled' | 'close';
 
 export interface ChildRequest {
   id: number;
