@@ -105,7 +105,7 @@ export class ControlPlane {
     // The reports that arrived while no control plane ran are stored first: recovery then sees every
     // finished attempt and re-enqueues only what is really open.
     await this.reports.start();
-    await this.recover();
+    this.recover();
   }
 
   async stop(): Promise<void> {
@@ -410,8 +410,11 @@ export class ControlPlane {
     }
   }
 
-  /** After a restart: every open job of an unfinished run gets its next attempt (re)enqueued; duplicates are no-ops. */
-  private async recover(): Promise<void> {
+  /**
+   * After a restart: runs left half written are removed, and every open job of an unfinished run gets its
+   * next attempt (re)enqueued behind the start (`allQueued` waits for it); duplicates are no-ops.
+   */
+  private recover(): void {
     this.store.runs.removeUnplanned();
     for (const run of this.store.runs.list({ status: ['queued', 'running'], limit: 1000 })) {
       const items = this.store.jobs.openJobs(run.id).map((job) => ({
@@ -427,7 +430,11 @@ export class ControlPlane {
         ),
         priority: queuePriority(run.request.priority, job.seq),
       }));
-      await this.queues.enqueueMany(items);
+      // Queued behind the start, as a new run's attempts are (a restart under a big backlog serves at once).
+      if (items.length > 0 && !this.enqueuing.has(run.id)) {
+        const queued = this.enqueueRun(run.id, items).finally(() => this.enqueuing.delete(run.id));
+        this.enqueuing.set(run.id, queued);
+      }
       this.maybeFinishRun(run.id);
     }
   }

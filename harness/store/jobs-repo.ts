@@ -130,24 +130,36 @@ export interface JobOutcome {
 export class JobsRepo {
   constructor(private readonly db: Db) {}
 
+  /** Inserts a run's jobs in one transaction (positional parameters: a 20,000-job run is one hot loop). */
   insertMany(jobs: NewJob[], at: number): void {
     const insert = this.db.prepare(
       `INSERT INTO jobs (id, run_id, seq, test_id, pool, device_model, device_firmware, device_platform, component, score, reasons_json, est_duration_ms, max_retries, timeout_ms,
          state, verdict, skip_reason, finished_at)
-       VALUES (@id, @runId, @seq, @testId, @pool, @deviceModel, @deviceFirmware, @devicePlatform, @component, @score, @reasons, @estDurationMs, @maxRetries, @timeoutMs,
-         @state, @verdict, @skipReason, @finishedAt)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       for (const job of jobs) {
         const skipped = job.skipReason !== undefined;
-        insert.run({
-          ...job,
-          reasons: JSON.stringify(job.reasons),
-          state: skipped ? 'done' : 'queued',
-          verdict: skipped ? 'skipped' : null,
-          skipReason: job.skipReason ?? null,
-          finishedAt: skipped ? at : null,
-        });
+        insert.run(
+          job.id,
+          job.runId,
+          job.seq,
+          job.testId,
+          job.pool,
+          job.deviceModel,
+          job.deviceFirmware,
+          job.devicePlatform,
+          job.component,
+          job.score,
+          job.reasons.length === 0 ? '[]' : JSON.stringify(job.reasons),
+          job.estDurationMs,
+          job.maxRetries,
+          job.timeoutMs,
+          skipped ? 'done' : 'queued',
+          skipped ? 'skipped' : null,
+          job.skipReason ?? null,
+          skipped ? at : null,
+        );
       }
     })();
   }

@@ -18,6 +18,9 @@ export interface SizeResult {
   preview: Series;
   submit: Series;
   smoke: Series;
+  /** Previews of 2,500 and 10,000 pairs (1 and 4 of the 8 device models), to set beside the 20,000. */
+  pairs2500: Series;
+  pairs10000: Series;
   failrate: Series;
   /** Longest event-loop stall around a submit (worst of the submits). */
   submitStallMs: number;
@@ -79,6 +82,13 @@ export async function measureSize(size: number, lab: ScaleLab, reps: number): Pr
     const preview = await series(reps, () => timedPost(`${api}/preview`, {}));
     step('tag:smoke previews');
     const smoke = await series(reps, () => timedPost(`${api}/preview`, { query: 'tag:smoke' }));
+    step('previews of fewer pairs');
+    const pairs2500 = await series(reps, () => timedPost(`${api}/preview`, { select: 'model:AUR-55X7' }));
+    const pairs10000 = await series(reps, () =>
+      timedPost(`${api}/preview`, {
+        select: 'model:AUR-55X7 or model:AUR-65X9 or model:STK-HD1 or model:STK-4K2',
+      }),
+    );
     step('failrate previews');
     const failrate = await series(reps, () => timedPost(`${api}/preview`, { query: 'failrate > 0.1' }));
     step('submits');
@@ -106,6 +116,8 @@ export async function measureSize(size: number, lab: ScaleLab, reps: number): Pr
       preview,
       submit,
       smoke,
+      pairs2500,
+      pairs10000,
       failrate,
       submitStallMs,
       trainStallMs: training.stallMs,

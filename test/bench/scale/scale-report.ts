@@ -41,6 +41,8 @@ export function sizeRows(r: SizeResult, smokeBaseline: number | undefined): Benc
       ...goal('< 15000 ms'),
     },
     { name: `${at} first preview after start`, value: r.firstPreviewMs, unit: 'ms' },
+    ...pair('preview 500×5 (2,500 pairs)', r.pairs2500),
+    ...pair('preview 500×20 (10,000 pairs)', r.pairs10000),
     ...pair('preview 500×40', r.preview, '< 500 ms'),
     ...pair('submit 500×40', r.submit, '< 500 ms'),
     ...pair('tag:smoke preview', r.smoke),
