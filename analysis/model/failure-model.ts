@@ -26,6 +26,11 @@ export interface TrainOptions {
   /** Cap on the positive class weight (negatives / positives). */
   maxPositiveWeight: number;
   seed: number;
+  /**
+   * Shuffle the fitted rows of the examples in place instead of copying them (same order, same result):
+   * for a caller that discards the examples afterwards (the lab's training worker).
+   */
+  inPlace?: boolean;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -61,6 +66,40 @@ export function idColumns(pairs: readonly PairQuery[], cfg: NetworkConfig): IdCo
     out.model[i] = bucketOf(p.deviceModel, cfg.modelBuckets);
   }
   return out;
+}
+
+/**
+ * Reorders rows [0, n) of `ex` so that row k becomes the old row order[k], in place: each cycle of the
+ * permutation is rotated through one row of scratch space.
+ */
+function permuteRows(ex: Examples, order: readonly number[], n: number): void {
+  const F = FEATURE_COUNT;
+  const done = new Uint8Array(n);
+  const row = new Float32Array(F);
+  for (let start = 0; start < n; start++) {
+    if (done[start] || order[start] === start) continue;
+    row.set(ex.dense.subarray(start * F, (start + 1) * F));
+    const [t0, d0, m0, l0] = [ex.test[start]!, ex.device[start]!, ex.model[start]!, ex.labels[start]!];
+    let k = start;
+    for (;;) {
+      done[k] = 1;
+      const from = order[k]!;
+      if (from === start) {
+        ex.dense.set(row, k * F);
+        ex.test[k] = t0;
+        ex.device[k] = d0;
+        ex.model[k] = m0;
+        ex.labels[k] = l0;
+        break;
+      }
+      ex.dense.copyWithin(k * F, from * F, (from + 1) * F);
+      ex.test[k] = ex.test[from]!;
+      ex.device[k] = ex.device[from]!;
+      ex.model[k] = ex.model[from]!;
+      ex.labels[k] = ex.labels[from]!;
+      k = from;
+    }
+  }
 }
 
 /** The TF.js failure predictor: wide-and-deep network + Platt calibration. Warm-starts on retrain. */
@@ -112,18 +151,32 @@ export class FailureModel {
         const j = Math.floor(rnd() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      const dense = new Float32Array(fitN * FEATURE_COUNT);
-      const t = new Int32Array(fitN);
-      const d = new Int32Array(fitN);
-      const m = new Int32Array(fitN);
+      let dense: Float32Array;
+      let t: Int32Array;
+      let d: Int32Array;
+      let m: Int32Array;
       const y = new Float32Array(fitN);
-      for (let k = 0; k < fitN; k++) {
-        const i = order[k]!;
-        dense.set(ex.dense.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT);
-        t[k] = ex.test[i]!;
-        d[k] = ex.device[i]!;
-        m[k] = ex.model[i]!;
-        y[k] = ex.labels[i]!;
+      if (o.inPlace) {
+        // The same order, without a second copy of the rows (a million rows is ~150 MB of features).
+        permuteRows(ex, order, fitN);
+        dense = ex.dense.subarray(0, fitN * FEATURE_COUNT);
+        t = ex.test.subarray(0, fitN);
+        d = ex.device.subarray(0, fitN);
+        m = ex.model.subarray(0, fitN);
+        for (let k = 0; k < fitN; k++) y[k] = ex.labels[k]!;
+      } else {
+        dense = new Float32Array(fitN * FEATURE_COUNT);
+        t = new Int32Array(fitN);
+        d = new Int32Array(fitN);
+        m = new Int32Array(fitN);
+        for (let k = 0; k < fitN; k++) {
+          const i = order[k]!;
+          dense.set(ex.dense.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), k * FEATURE_COUNT);
+          t[k] = ex.test[i]!;
+          d[k] = ex.device[i]!;
+          m[k] = ex.model[i]!;
+          y[k] = ex.labels[i]!;
+        }
       }
       const xs = [
         tf.tensor2d(t, [fitN, 1], 'int32'),

@@ -13,10 +13,11 @@ import { TrainingSet } from './training-set.ts';
 export function replayCycles(
   cycles: Iterable<Cycle>,
   config: NetworkConfig,
+  expectedRows?: number,
 ): { set: TrainingSet; state: HistoryState; featureMs: number } {
   const t0 = Date.now();
   const state = new HistoryState();
-  const set = new TrainingSet();
+  const set = new TrainingSet(expectedRows);
   for (const cycle of cycles) {
     const queries = cycleQueries(cycle);
     const ctx = cycleContext(cycle);

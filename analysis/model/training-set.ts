@@ -18,12 +18,22 @@ export interface Examples extends IdColumns {
 export class TrainingSet {
   n = 0;
   positives = 0;
-  private cap = 1024;
-  dense = new Float32Array(this.cap * FEATURE_COUNT);
-  test = new Int32Array(this.cap);
-  device = new Int32Array(this.cap);
-  model = new Int32Array(this.cap);
-  labels = new Uint8Array(this.cap);
+  private cap: number;
+  dense: Float32Array;
+  test: Int32Array;
+  device: Int32Array;
+  model: Int32Array;
+  labels: Uint8Array;
+
+  /** `capacity`: the rows expected, when known (no doubling, no spare half of the arrays). */
+  constructor(capacity = 1024) {
+    this.cap = Math.max(1, capacity);
+    this.dense = new Float32Array(this.cap * FEATURE_COUNT);
+    this.test = new Int32Array(this.cap);
+    this.device = new Int32Array(this.cap);
+    this.model = new Int32Array(this.cap);
+    this.labels = new Uint8Array(this.cap);
+  }
 
   private grow(need: number): void {
     if (need <= this.cap) return;

@@ -97,6 +97,11 @@ export class HistoryRepo {
    * until the next would bring more than `maxRows` history rows (whole runs: a cycle is never cut).
    */
   cutoff(bounds: HistoryBounds): number {
+    return this.extent(bounds).from;
+  }
+
+  /** The cut-off (see `cutoff`) and how many history rows the runs from it on hold. */
+  extent(bounds: HistoryBounds): { from: number; rows: number } {
     const runs = this.db
       .prepare(
         `SELECT r.id, r.finished_at FROM runs r WHERE ${FINISHED_RUN} AND r.finished_at >= ?
@@ -107,11 +112,12 @@ export class HistoryRepo {
     let rows = 0;
     let from = Number.POSITIVE_INFINITY;
     for (const run of runs) {
-      rows += (count.get(run.id) as { n: number }).n;
-      if (rows > bounds.maxRows) break;
+      const n = (count.get(run.id) as { n: number }).n;
+      if (rows + n > bounds.maxRows) break;
+      rows += n;
       from = run.finished_at;
     }
-    return from;
+    return { from, rows };
   }
 
   /** Each finished run's history rows, oldest run first, within the bounds (streamed: one run in memory). */
