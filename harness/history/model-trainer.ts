@@ -3,7 +3,7 @@ import { initBackend } from '../../analysis/backend.ts';
 import { activeVersion, loadModelVersion, setActiveVersion } from '../../analysis/model/store.ts';
 import type { HistoryBounds } from '../store/history-repo.ts';
 import type { ActiveModel } from './history-ranker.ts';
-import { runInWorker } from './run-in-worker.ts';
+import { runInProcess } from './run-in-process.ts';
 import type { TrainJob, TrainOutcome } from './train-worker.ts';
 
 const TRAIN_WORKER = new URL('./train-worker.ts', import.meta.url);
@@ -20,7 +20,7 @@ export interface ModelTrainerOptions {
 
 /**
  * Keeps the failure model current off the request path: loads the active version at start; after runs
- * finish, trains in a worker thread on a copy (warm start from the active version) and saves a new
+ * finish, trains in a helper process on a copy (warm start from the active version) and saves a new
  * version; then loads it and swaps it in at once. A ranking reads `current()` once, so it scores with one
  * version from start to end, never with weights being fitted.
  */
@@ -112,7 +112,7 @@ export class ModelTrainer {
       modelsDir: this.dir,
       bounds: this.options.bounds(),
     };
-    const outcome = await runInWorker<TrainOutcome>(TRAIN_WORKER, job);
+    const outcome = await runInProcess<TrainOutcome>(TRAIN_WORKER, job, this.options.log);
     this.lastOutcome = outcome;
     if (outcome.kind === 'skipped') {
       this.options.log?.(`model not trained: ${outcome.reason} (${outcome.rows} rows)`);

@@ -2,7 +2,7 @@ import type { ReportData } from '../../analysis/report/build.ts';
 import type { ReportProvider } from '../api/routes/report.ts';
 import type { LabHistory } from './lab-history.ts';
 import type { ModelTrainer } from './model-trainer.ts';
-import { runInWorker } from './run-in-worker.ts';
+import { runInProcess } from './run-in-process.ts';
 import type { ReportJob } from './report-worker.ts';
 
 const REPORT_WORKER = new URL('./report-worker.ts', import.meta.url);
@@ -10,7 +10,7 @@ const REPORT_WORKER = new URL('./report-worker.ts', import.meta.url);
 type Built = { data: ReportData; html: string };
 
 /**
- * The failure-prediction report of the lab's own history, scored by the active model: built in a worker
+ * The failure-prediction report of the lab's own history, scored by the active model: built in a helper process
  * thread, and once per (history, model version): asking again before a run finished or a model was
  * swapped in answers the same report.
  */
@@ -25,7 +25,7 @@ export function predictionReport(
     const key = `${history.state.cycles}:${version}`;
     if (cached?.key !== key) {
       const job: ReportJob = { storeFile, modelsDir: trainer.dir, version, bounds: history.bounds() };
-      const built = runInWorker<Built>(REPORT_WORKER, job);
+      const built = runInProcess<Built>(REPORT_WORKER, job);
       cached = { key, built };
       // A failed build is not kept: the next request tries again.
       built.catch(() => {

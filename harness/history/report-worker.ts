@@ -15,7 +15,7 @@ export interface ReportJob {
 }
 
 /**
- * The failure-prediction report of the lab's own history, built in a worker thread: it reads the newest
+ * The failure-prediction report of the lab's own history, built in a helper process: it reads the newest
  * history (the service's bounds) through its own read-only connection and scores it with the given model
  * version, so that a report on a million rows never stalls the control plane.
  */

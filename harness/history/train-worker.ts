@@ -18,7 +18,7 @@ export type TrainOutcome =
   | { kind: 'skipped'; reason: string; rows: number };
 
 /**
- * A training, in a worker thread: streams the newest history (the service's bounds) out of the store
+ * A training, in a helper process (harness/history/run-in-process.ts): streams the newest history (the service's bounds) out of the store
  * through its own read-only connection, warm-starts from the active model version (a copy: the serving
  * model is never touched), fits, and saves a new version without activating it. The control plane loads
  * that version and swaps it in (harness/history/model-trainer.ts).

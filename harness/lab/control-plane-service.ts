@@ -40,7 +40,7 @@ export interface ControlPlaneService {
   devices: LabDevices;
   history: LabHistory;
   trainer: ModelTrainer;
-  /** The failure-prediction report of the lab's history (built in a worker, once per history and model). */
+  /** The failure-prediction report of the lab's history (built in a helper process, once per history and model). */
   report: ReportProvider;
   api: FastifyInstance;
   redis: Redis;
@@ -98,7 +98,7 @@ export async function startControlPlaneService(
   });
   history.follow(controlPlane.events);
   await controlPlane.start();
-  // Every finished run is new history: retrain in a worker, never on a request.
+  // Every finished run is new history: retrain in a helper process, never on a request.
   controlPlane.events.subscribe((event) => {
     if (event.type === 'run.finished') trainer.schedule();
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { explainIneligible, isEligible } from '../../suites/requirements.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
@@ -48,6 +49,9 @@ export interface PlanInput {
   newId?: () => string;
 }
 
+/** Plans of more pairs than this give the event loop a turn between their stages. */
+const YIELD_ABOVE = 2000;
+
 /** Default run-time guess for a test never seen: a tenth of its timeout, at least a second. */
 function fallbackDuration(test: TestMeta): number {
   return Math.max(1000, Math.round(test.timeoutMs / 10));
@@ -92,6 +96,8 @@ export async function planRun(input: PlanInput): Promise<Plan> {
     };
   }
   const scores = await ranker.score(pairs, { changedComponents: request.options.changedComponents });
+  // Ordering and building the jobs is the other half of the work: on its own turn of the event loop.
+  if (n > YIELD_ABOVE) await setImmediate();
   const score = new Float64Array(n);
   const estMs = new Float64Array(n);
   for (let i = 0; i < n; i++) {

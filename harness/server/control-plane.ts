@@ -203,6 +203,8 @@ export class ControlPlane {
    * control plane stops, and then the next start queues them (`recover`).
    */
   private async enqueueRun(runId: string, items: Parameters<PoolQueues['enqueueMany']>[0]): Promise<void> {
+    // The submit's answer goes out first.
+    await setImmediate();
     try {
       await pRetry(() => this.queues.enqueueMany(items), {
         retries: Number.POSITIVE_INFINITY,
