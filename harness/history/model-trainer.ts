@@ -74,10 +74,14 @@ export class ModelTrainer {
     };
   }
 
+  /**
+   * Start-up: the TF.js backend (compiling its WebAssembly takes the event loop ~0.1-0.3 s: better now
+   * than in the middle of serving, when the first trained version is swapped in), then the active version.
+   */
   async loadActive(): Promise<void> {
+    await initBackend();
     const version = await activeVersion(this.dir);
     if (!version) return;
-    await initBackend();
     this.swap({ model: await loadModelVersion(this.dir, version), version });
   }
 

@@ -15,6 +15,7 @@ import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
 import { ControlPlane } from '../server/control-plane.ts';
 import { migrateCatalog } from '../store/catalog-repo.ts';
+import { Checkpointer } from '../store/checkpointer.ts';
 import { storePath } from '../store/database.ts';
 import { Store } from '../store/store.ts';
 import { LabCatalog } from './lab-catalog.ts';
@@ -54,6 +55,7 @@ export async function startControlPlaneService(
 ): Promise<ControlPlaneService> {
   const store = Store.open(storePath(config.home));
   migrateCatalog(store.db);
+  const checkpointer = Checkpointer.start(store.db, options.log ? { log: options.log } : {});
   const redis = redisConnection(config.redisUrl);
   const catalog = await LabCatalog.load(store, options.suites);
   const keys = labKeys(config.redisPrefix);
@@ -144,6 +146,7 @@ export async function startControlPlaneService(
         );
       }
       redis.disconnect();
+      await checkpointer.stop();
       store.close();
     },
   };

@@ -46,7 +46,7 @@ export interface SubmitResult {
 }
 
 /** Jobs of a new run written per commit. */
-const JOB_WRITE_SLICE = 1000;
+const JOB_WRITE_SLICE = 4000;
 
 function newRunId(now: number): string {
   return `run-${now.toString(36)}-${randomBytes(3).toString('hex')}`;

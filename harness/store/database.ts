@@ -5,6 +5,9 @@ import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
 
+/** WAL pages after which a commit checkpoints (when no Checkpointer does it in the background). */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 /**
  * Opens (or creates) the lab store: WAL so that readers (API, dashboard) never block the writer,
  * a busy timeout for the rare second writer, and every pending migration applied in order.
@@ -14,7 +17,7 @@ export function openDatabase(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);

@@ -13,11 +13,12 @@ import { Store } from '../../harness/store/store.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { fixedDurations, tableRanker } from '../support/lab-harness.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
+import { plannedJob } from '../support/seed-history.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 const up = await requireService('Redis', redisUp);
 
-const tests: TestMeta[] = Array.from({ length: 1300 }, (_, i) => ({
+const tests: TestMeta[] = Array.from({ length: 2300 }, (_, i) => ({
   id: `big.t${i}`,
   title: `t${i}`,
   tags: [],
@@ -71,7 +72,7 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('queues every job of a 2,600-job run, and the event loop turns while its jobs are written', async () => {
+  it('queues every job of a 4,600-job run, and the event loop turns while its jobs are written', async () => {
     const cp = controlPlane();
     await cp.start();
     let turns = 0;
@@ -79,10 +80,10 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
     const { run, plan } = await cp.submit({});
     clearInterval(ticker);
     await cp.queued(run.id);
-    expect(plan.jobs).toHaveLength(2600);
+    expect(plan.jobs).toHaveLength(4600);
     expect(run.status).toBe('queued');
-    expect(store.jobs.listByRun(run.id)).toHaveLength(2600);
-    // Three slices of writes with the event loop free between them (a timer ran meanwhile).
+    expect(store.jobs.listByRun(run.id)).toHaveLength(4600);
+    // Two slices of writes with the event loop free between them (a timer ran meanwhile).
     expect(turns).toBeGreaterThan(0);
     let queued = 0;
     for (const pool of Object.keys(plan.pools)) {
@@ -90,7 +91,7 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
       queued += await queue.getJobCountByTypes('prioritized', 'waiting');
       await queue.close();
     }
-    expect(queued).toBe(2600);
+    expect(queued).toBe(4600);
     await cp.stop();
   });
 
@@ -98,24 +99,7 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
     const request = runRequestSchema.parse({});
     store.runs.insert({ id: 'run-half', request, createdAt: Date.now(), status: 'planning' });
     store.jobs.insertMany(
-      [
-        {
-          id: 'job-half-1',
-          runId: 'run-half',
-          seq: 0,
-          testId: 'big.t0',
-          pool: 'p',
-          deviceModel: 'M1',
-          deviceFirmware: '7.1',
-          devicePlatform: 'tizen',
-          component: 'player',
-          score: 0,
-          reasons: [],
-          estDurationMs: 1000,
-          maxRetries: 0,
-          timeoutMs: 60_000,
-        },
-      ],
+      [{ ...plannedJob('run-half', 0, 'big.t0', 'tv-M1'), id: 'job-half-1' }],
       Date.now(),
     );
     expect(store.runs.get('run-half')?.status).toBe('planning');

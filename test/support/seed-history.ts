@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Verdict } from '../../harness/protocol/verdict.ts';
 import { runRequestSchema } from '../../harness/protocol/run-request.ts';
+import type { NewJob } from '../../harness/store/jobs-repo.ts';
 import type { Store } from '../../harness/store/store.ts';
 
 export interface SeedJob {
@@ -9,6 +10,26 @@ export interface SeedJob {
   verdict: Verdict;
   model?: string;
   durationMs?: number;
+}
+
+/** A job row as the planner would plan it (what `store.jobs.insertMany` takes). */
+export function plannedJob(runId: string, seq: number, testId: string, device: string, model = 'M1'): NewJob {
+  return {
+    id: randomUUID(),
+    runId,
+    seq,
+    testId,
+    pool: `pool-${device}`,
+    deviceModel: model,
+    deviceFirmware: '1.0',
+    devicePlatform: 'tizen',
+    component: 'player',
+    score: 0,
+    reasons: [],
+    estDurationMs: 1000,
+    maxRetries: 0,
+    timeoutMs: 60_000,
+  };
 }
 
 /**
@@ -26,22 +47,7 @@ export function seedFinishedRun(
   });
   store.transaction(() => {
     store.runs.insert({ id: runId, request, createdAt: run.at - 60_000, plan: null });
-    const jobs = run.jobs.map((j, seq) => ({
-      id: randomUUID(),
-      runId,
-      seq,
-      testId: j.test,
-      pool: `pool-${j.device}`,
-      deviceModel: j.model ?? 'M1',
-      deviceFirmware: '1.0',
-      devicePlatform: 'tizen',
-      component: 'player',
-      score: 0,
-      reasons: [],
-      estDurationMs: 1000,
-      maxRetries: 0,
-      timeoutMs: 60_000,
-    }));
+    const jobs = run.jobs.map((j, seq) => plannedJob(runId, seq, j.test, j.device, j.model));
     store.jobs.insertMany(jobs, run.at - 60_000);
     jobs.forEach((job, i) => {
       const j = run.jobs[i]!;
