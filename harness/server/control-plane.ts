@@ -157,12 +157,12 @@ export class ControlPlane {
     // being stored); the run stays `planning` until its last job is written, and a control plane that died
     // meanwhile removes it at start (`recover`): nothing of it was queued or answered.
     for (let i = 0; i < plan.jobs.length; i += JOB_WRITE_SLICE) {
-      if (i > 0) await setImmediate();
       const slice = plan.jobs.slice(i, i + JOB_WRITE_SLICE);
       this.store.jobs.insertMany(
         slice.map((j) => ({ ...j, id: j.jobId, runId })),
         at,
       );
+      if (plan.jobs.length > JOB_WRITE_SLICE) await setImmediate();
     }
     this.store.runs.markPlanned(runId);
     this.events.publish(runId, 'run.created', {
@@ -184,7 +184,10 @@ export class ControlPlane {
       this.enqueuing.set(runId, queued);
     }
     this.maybeFinishRun(runId);
-    return { run: this.store.runs.get(runId)!, plan };
+    const run = this.store.runs.get(runId)!;
+    // The caller's answer (a 20,000-job body) is built on its own turn of the event loop.
+    if (plan.jobs.length > JOB_WRITE_SLICE) await setImmediate();
+    return { run, plan };
   }
 
   /** Resolves once every new run's first attempts are on their queues. */
