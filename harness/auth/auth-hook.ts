@@ -28,8 +28,10 @@ function bearer(req: FastifyRequest): string | null | undefined {
 
 /**
  * Every `/api/*` request must carry a live bearer token; the token's partner and role become
- * `req.principal`. Bad tokens count against the client IP: past the limit every token check from that
- * IP answers 429 until the window slides, so guessing cannot continue even with a lucky hit.
+ * `req.principal`. Bad tokens count against the client IP: past the limit a bad token from that IP
+ * answers 429 (with Retry-After) until the window slides. A valid token is never refused by the
+ * throttle: behind one NAT or proxy, someone else's bad tokens cannot lock a partner or an admin out.
+ * (Tokens carry 256 random bits: the throttle keeps guessers' noise down, their odds are nil anyway.)
  */
 export function registerAuth(app: FastifyInstance, tokens: TokensRepo, options: AuthOptions): void {
   app.decorateRequest('principal', null);
@@ -49,12 +51,13 @@ export function registerAuth(app: FastifyInstance, tokens: TokensRepo, options: 
     const route = req.routeOptions.url ?? '';
     if (!(path.startsWith('/api/') || route.startsWith('/api/')) || open.has(path)) return;
     const ip = req.ip;
-    if (failures.blocked(ip)) return deny(reply, 429, 'too many failed authentication attempts', ip);
     const token = bearer(req);
     if (token === undefined) return deny(reply, 401, 'authorization: a Bearer token is required', ip);
     const row = token === null ? undefined : tokens.verify(token);
     if (!row) {
+      const throttled = failures.blocked(ip);
       failures.record(ip);
+      if (throttled) return deny(reply, 429, 'too many failed authentication attempts', ip);
       return deny(reply, 401, 'authorization: invalid or revoked token', ip);
     }
     req.principal = { tokenId: row.id, partner: row.partner, role: row.role };
