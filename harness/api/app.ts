@@ -44,18 +44,35 @@ const FIELD_OF_CODE: Record<string, string> = {
 };
 
 /** The control plane's HTTP API: JSON errors that name the field, never a stack trace. */
+/**
+ * Error answers are bounded: an error message can quote what the client sent (a value, a line of a query),
+ * and a megabyte of bad input must not come back as a bigger answer.
+ */
+const MAX_ERROR = 1000;
+const MAX_DETAIL = 2000;
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024 });
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof RequestError) {
-      return reply
-        .code(400)
-        .send({ error: err.message, field: err.field, ...(err.detail ? { detail: err.detail } : {}) });
+      return reply.code(400).send({
+        error: bounded(err.message, MAX_ERROR),
+        field: bounded(err.field, MAX_ERROR),
+        ...(err.detail ? { detail: bounded(err.detail, MAX_DETAIL) } : {}),
+      });
     }
     if (isQueryError(err)) {
-      return reply
-        .code(400)
-        .send({ error: err.message, field: 'query', line: err.line, column: err.column, detail: err.caret });
+      return reply.code(400).send({
+        error: bounded(err.message, MAX_ERROR),
+        field: 'query',
+        line: err.line,
+        column: err.column,
+        detail: bounded(err.caret, MAX_DETAIL),
+      });
     }
     if (err instanceof IdempotencyConflictError)
       return reply.code(422).send({ error: err.message, field: IDEMPOTENCY_KEY_HEADER });
@@ -64,7 +81,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const { statusCode: status, code } = err as { statusCode?: number; code?: string };
     if (status && status >= 400 && status < 500) {
       const field = (code && FIELD_OF_CODE[code]) ?? (err instanceof SyntaxError ? 'body' : undefined);
-      return reply.code(status).send({ error: (err as Error).message, ...(field ? { field } : {}) });
+      return reply
+        .code(status)
+        .send({ error: bounded((err as Error).message, MAX_ERROR), ...(field ? { field } : {}) });
     }
     return reply.code(500).send({ error: 'internal error' });
   });

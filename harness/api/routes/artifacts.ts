@@ -12,17 +12,13 @@ const MAX_ARTIFACT = 50 * 1024 * 1024;
 const once = z.string({ error: 'give this query parameter once' }).optional();
 const uploadQuerySchema = z.object({ run: once, job: once, attempt: once, name: once });
 
-export function registerArtifactRoutes(
+/** Agents (on any host) upload an attempt's artifacts here; idempotent by artifact id. */
+function registerUpload(
   app: FastifyInstance,
-  { controlPlane, artifacts, agentToken }: ApiDeps,
+  store: ApiDeps['controlPlane']['store'],
+  artifacts: ApiDeps['artifacts'],
+  agentToken: string | undefined,
 ): void {
-  const store = controlPlane.store;
-  // At the JSON limit everywhere; only the upload route below takes up to MAX_ARTIFACT.
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
-    done(null, body),
-  );
-
-  /** Agents (on any host) upload an attempt's artifacts here; idempotent by artifact id. */
   app.put(
     '/internal/artifacts/:id',
     {
@@ -57,6 +53,21 @@ export function registerArtifactRoutes(
       return reply.code(201).send({ id: row.id, size: row.size });
     },
   );
+}
+
+export function registerArtifactRoutes(
+  app: FastifyInstance,
+  { controlPlane, artifacts, agentToken }: ApiDeps,
+): void {
+  const store = controlPlane.store;
+  // The upload route alone reads raw bytes (up to MAX_ARTIFACT): its parser lives in its own encapsulated
+  // context, so any other route answers a non-JSON body with 415 instead of parsing it.
+  app.register(async (uploads) => {
+    uploads.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
+      done(null, body),
+    );
+    registerUpload(uploads, store, artifacts, agentToken);
+  });
 
   app.get('/api/artifacts/:id', async (req, reply) => {
     const { id } = req.params as { id: string };
