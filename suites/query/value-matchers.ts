@@ -50,7 +50,9 @@ const RE2_FLAGS: Record<string, number> = {
 
 function compileRe2(pattern: string, flags: string): RE2JS | MatcherProblem {
   if (pattern.length > MAX_PATTERN_LENGTH)
-    return new MatcherProblem(`a pattern is at most ${MAX_PATTERN_LENGTH} characters, this one ${pattern.length}`);
+    return new MatcherProblem(
+      `a pattern is at most ${MAX_PATTERN_LENGTH} characters, this one ${pattern.length}`,
+    );
   let bits = 0;
   for (const f of flags) bits |= RE2_FLAGS[f] ?? 0;
   try {
