@@ -178,6 +178,10 @@ describe('artifact names and artifact URLs cannot reach outside the data dir (re
         [freshId(), `run=${runId}&job=${jobId}&attempt=..%2f..&name=x`],
         [freshId(), `run=${runId}&job=${jobId}&attempt=1.5&name=x`],
         [freshId(), `run=${runId}&job=${jobId}&attempt=0&name=x`],
+        [freshId(), `run=${runId}&job=${jobId}&attempt=1e3&name=x`],
+        [freshId(), `run=${runId}&job=${jobId}&attempt=0x10&name=x`],
+        [freshId(), `run=${runId}&job=${jobId}&attempt=1e308&name=x`],
+        [freshId(), `run=${runId}&job=${jobId}&attempt=%201&name=x`],
         [freshId(), `run=${runId}&job=${jobId}&attempt=1`],
       ];
       for (const [id, query] of cases) {

@@ -39,9 +39,13 @@ function registerUpload(
       if (!q.run || !q.job || !q.name) throw new RequestError('query', 'run, job and name are required');
       const job = store.jobs.get(q.job);
       if (!job || job.runId !== q.run) throw new NotFoundError('job', q.job);
+      // Decimal digits only: `1e3`, `0x10` or `1e308` are not attempt numbers.
+      if (!/^[1-9][0-9]{0,5}$/.test(q.attempt ?? ''))
+        throw new RequestError(
+          'attempt',
+          'attempt must be a positive integer (decimal digits, at most 999999)',
+        );
       const attempt = Number(q.attempt);
-      if (!Number.isInteger(attempt) || attempt < 1)
-        throw new RequestError('attempt', 'attempt must be a positive integer');
       const body = req.body;
       if (!Buffer.isBuffer(body))
         throw new RequestError('body', 'send the artifact as application/octet-stream');
