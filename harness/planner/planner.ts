@@ -95,8 +95,9 @@ export async function planRun(input: PlanInput): Promise<Plan> {
       platform: device.platform,
     };
   }
+  // Matching tests to pools, scoring, and ordering each get their own turn of the event loop.
+  if (n > YIELD_ABOVE) await setImmediate();
   const scores = await ranker.score(pairs, { changedComponents: request.options.changedComponents });
-  // Ordering and building the jobs is the other half of the work: on its own turn of the event loop.
   if (n > YIELD_ABOVE) await setImmediate();
   const score = new Float64Array(n);
   const estMs = new Float64Array(n);

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
@@ -62,12 +63,15 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
     const self = `/api/runs/${encodeURIComponent(run.id)}`;
     // A repeat of a keyed submit answers the run the first one created, as it is now: 200, not 201.
     if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    const view = runView(store, run);
+    // The run's counts above and its (up to 20,000) jobs below are built on separate event-loop turns.
+    if (plan.jobs.length > 2000) await setImmediate();
     // An absolute status URL for pollers that cannot resolve a relative one (Spinnaker's webhook stage).
     return reply
       .code(replayed ? 200 : 201)
       .header('location', self)
       .send({
-        ...runView(store, run),
+        ...view,
         statusUrl: `${req.protocol}://${req.host}${self}`,
         unplanned: plan.unplanned,
         jobs: plan.jobs.map((j) => ({
