@@ -1,3 +1,4 @@
+import { logConnectionErrors } from '../log/connection-errors.ts';
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { DeviceRecord } from '../../devices/device.ts';
@@ -38,6 +39,8 @@ export interface AgentOptions {
    */
   startNoticeMs?: number;
   onInfraError?(device: DeviceRecord, message: string): void;
+  /** Where the agent says what went wrong off a test (connection errors). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -52,7 +55,11 @@ export class Agent {
   private commands: Redis | null = null;
   private keys: LabKeys | null = null;
 
-  constructor(private readonly options: AgentOptions) {}
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: AgentOptions) {
+    this.log = options.log ?? (() => {});
+  }
 
   get ownedDevices(): DeviceRecord[] {
     return this.options.inventory.filter((d) => d.host === this.options.agentId);
@@ -63,7 +70,11 @@ export class Agent {
     const keys = this.options.keys ?? labKeys();
     this.keys = keys;
     this.subscriber = connection.duplicate();
-    this.subscriber.on('error', () => {});
+    logConnectionErrors(
+      this.subscriber,
+      `agent ${this.options.agentId}: Redis subscriber (cancels)`,
+      this.log,
+    );
     this.subscriber.on('message', (_channel: string, runId: string) => {
       for (const controller of this.running.get(runId) ?? [])
         controller.abort(new Error(`run ${runId} cancelled`));
@@ -74,7 +85,7 @@ export class Agent {
     // of the device workers, issued in the same turn (a report and the lease kept with it, or several
     // devices' reports), then share one socket write.
     const commands = connection.duplicate({ enableAutoPipelining: true });
-    commands.on('error', () => {});
+    logConnectionErrors(commands, `agent ${this.options.agentId}: Redis (leases, reports)`, this.log);
     this.commands = commands;
     const leases = new LeaseManager(commands, { prefix: keys.keyPrefix });
     const semaphore = new Semaphore(commands);
@@ -99,6 +110,7 @@ export class Agent {
           report: (message) => this.report(message),
           track: (runId, controller) => this.track(runId, controller),
           ...(this.options.onInfraError ? { onInfraError: this.options.onInfraError } : {}),
+          log: this.log,
           leaseTtlMs: this.options.leaseTtlMs ?? 15_000,
           leaseIdleMs: this.options.leaseIdleMs ?? 500,
           lockDurationMs: this.options.lockDurationMs ?? 30_000,

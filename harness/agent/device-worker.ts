@@ -1,3 +1,4 @@
+import { logConnectionErrors } from '../log/connection-errors.ts';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Artifact, DeviceRecord } from '../../devices/device.ts';
@@ -33,6 +34,8 @@ export interface DeviceWorkerDeps {
   /** Registers a running attempt so a cancel broadcast can abort it. */
   track(runId: string, controller: AbortController): () => void;
   onInfraError?(device: DeviceRecord, message: string): void;
+  /** Where the worker says what went wrong off a test (its queue connection). */
+  log: (line: string) => void;
   /** Host-wide limit on sessions running a test at once (shared by the agent's device workers). */
   slots: LocalSlots;
   keys: LabKeys;
@@ -86,7 +89,11 @@ export class DeviceWorker {
       removeOnComplete: { age: 3600, count: 10_000 },
       removeOnFail: { age: 24 * 3600 },
     });
-    this.worker.on('error', () => {});
+    logConnectionErrors(
+      this.worker,
+      `device ${this.deps.device.id}: queue worker (pool ${this.deps.pool})`,
+      this.deps.log,
+    );
     await this.worker.waitUntilReady();
   }
 

@@ -43,6 +43,7 @@ export function redisCheck(config: DevlabConfig): Check {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // A one-shot probe: the connect below rejects with the same error, and the check reports it.
       redis.on('error', () => {});
       try {
         await redis.connect();

@@ -32,14 +32,15 @@ export async function run(job: TrainJob): Promise<TrainOutcome> {
     const model = (await activeVersion(job.modelsDir))
       ? await loadModelVersion(job.modelsDir)
       : FailureModel.create();
+    const extent = repo.extent(job.bounds);
     const cycles = function* (): Generator<Cycle> {
-      for (const jobs of repo.finishedRuns(job.bounds)) {
+      for (const jobs of repo.finishedRuns(job.bounds, extent.from)) {
         const cycle = runCycle(jobs);
         if (cycle) yield cycle;
       }
     };
     // Sized once for the rows it will read: no doubling of the arrays, no spare half.
-    const { set } = replayCycles(cycles(), model.config, repo.extent(job.bounds).rows);
+    const { set } = replayCycles(cycles(), model.config, extent.rows);
     // A model learns nothing from a history without failures.
     if (set.positives === 0)
       return { kind: 'skipped', reason: 'no test failure in the history', rows: set.n };

@@ -115,7 +115,11 @@ export async function startAgentService(
     leaseTtlMs: config.agent.leaseTtlMs,
     lockDurationMs: config.agent.lockDurationMs,
     ...(config.agent.maxSessions > 0 ? { maxSessions: config.agent.maxSessions } : {}),
-    onInfraError: (device) => void monitor.checkOnce(device).catch(() => {}),
+    onInfraError: (device) =>
+      void monitor
+        .checkOnce(device)
+        .catch((err: unknown) => log(`health check of ${device.id} failed: ${(err as Error).message}`)),
+    log,
   });
   await agent.start();
   monitor.start(owned, options.healthIntervalMs ?? config.agent.healthIntervalMs);

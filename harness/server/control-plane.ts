@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
-import pRetry from 'p-retry';
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
 import type { Plan } from '../planner/planner.ts';
@@ -22,9 +21,12 @@ import { finalRunStatus } from '../scheduler/run-status.ts';
 import type { JobRow } from '../store/jobs-repo.ts';
 import type { RunHeader, RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
+import { logConnectionErrors } from '../log/connection-errors.ts';
 import { EventBus } from './event-bus.ts';
 import { IdempotentSubmits, type SubmittedRun } from './idempotent-submits.ts';
 import { type PlanningDeps, planRequest } from './plan-request.ts';
+import { RunEnqueuer } from './run-enqueuer.ts';
+import { JOB_WRITE_SLICE, writePlannedRun } from './run-writer.ts';
 import { WriteBatch } from './write-batch.ts';
 
 export interface ControlPlaneDeps extends PlanningDeps {
@@ -45,9 +47,6 @@ export interface SubmitResult {
   plan: Plan;
 }
 
-/** Jobs of a new run written per commit. */
-const JOB_WRITE_SLICE = 4000;
-
 function newRunId(now: number): string {
   return `run-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
 }
@@ -65,8 +64,7 @@ export class ControlPlane {
   private subscriber: Redis | null = null;
   private readonly writes: WriteBatch;
   /** New runs whose first attempts are being queued (see `submit`). */
-  private readonly enqueuing = new Map<string, Promise<void>>();
-  private readonly stopping = new AbortController();
+  private readonly enqueuer: RunEnqueuer;
   private readonly log: (line: string) => void;
 
   constructor(private readonly deps: ControlPlaneDeps) {
@@ -75,6 +73,7 @@ export class ControlPlane {
     this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
     this.queues = new PoolQueues(deps.redis, this.keys);
+    this.enqueuer = new RunEnqueuer(this.queues, this.log);
     // Events of a transaction reach listeners only once it committed (none from one rolled back).
     this.writes = new WriteBatch((writes) => this.events.batch(() => deps.store.transaction(writes)));
   }
@@ -86,7 +85,7 @@ export class ControlPlane {
   /** Stores the reports that wait, starts consuming agent reports, and re-enqueues what a previous life left half done. */
   async start(): Promise<void> {
     this.subscriber = this.deps.redis.duplicate();
-    this.subscriber.on('error', () => {});
+    logConnectionErrors(this.subscriber, 'control plane: Redis subscriber (start notices)', this.log);
     this.subscriber.on('message', (_channel: string, text: string) => {
       try {
         this.consumeStarted(JSON.parse(text));
@@ -109,8 +108,7 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort(new Error('the control plane is stopping'));
-    await Promise.all(this.enqueuing.values());
+    await this.enqueuer.stop();
     await this.reports?.stop();
     this.reports = null;
     await this.subscriber?.quit().catch(() => {});
@@ -140,31 +138,7 @@ export class ControlPlane {
     const { request, plan } = await planRequest(this.deps, input);
     const at = this.now();
     const runId = newRunId(at);
-    this.store.runs.insert({
-      id: runId,
-      request,
-      createdAt: at,
-      idempotencyKey,
-      status: 'planning',
-      plan: {
-        pools: plan.pools,
-        unplanned: plan.unplanned,
-        ranker: plan.ranker,
-        budget: plan.budget ?? null,
-      },
-    });
-    // A big plan is written in slices, one commit each, with the event loop free in between (reports keep
-    // being stored); the run stays `planning` until its last job is written, and a control plane that died
-    // meanwhile removes it at start (`recover`): nothing of it was queued or answered.
-    for (let i = 0; i < plan.jobs.length; i += JOB_WRITE_SLICE) {
-      const slice = plan.jobs.slice(i, i + JOB_WRITE_SLICE);
-      this.store.jobs.insertMany(
-        slice.map((j) => ({ ...j, id: j.jobId, runId })),
-        at,
-      );
-      if (plan.jobs.length > JOB_WRITE_SLICE) await setImmediate();
-    }
-    this.store.runs.markPlanned(runId);
+    await writePlannedRun(this.store, { id: runId, request, createdAt: at, idempotencyKey }, plan);
     this.events.publish(runId, 'run.created', {
       jobs: plan.jobs.length,
       skipped: plan.jobs.filter((j) => j.skipReason).length,
@@ -179,10 +153,7 @@ export class ControlPlane {
         payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
         priority: queuePriority(request.priority, j.seq),
       }));
-    if (items.length > 0) {
-      const queued = this.enqueueRun(runId, items).finally(() => this.enqueuing.delete(runId));
-      this.enqueuing.set(runId, queued);
-    }
+    this.enqueuer.queue(runId, items);
     this.maybeFinishRun(runId);
     const run = this.store.runs.get(runId)!;
     // The caller's answer (a 20,000-job body) is built on its own turn of the event loop.
@@ -192,38 +163,12 @@ export class ControlPlane {
 
   /** Resolves once every new run's first attempts are on their queues. */
   async allQueued(): Promise<void> {
-    await Promise.all(this.enqueuing.values());
+    await this.enqueuer.allQueued();
   }
 
   /** Resolves once every first attempt of the run is on its queue (at once for a run queued earlier). */
   async queued(runId: string): Promise<void> {
-    await this.enqueuing.get(runId);
-  }
-
-  /**
-   * Queues a new run's first attempts, retrying with backoff (0.5 s, 1 s, ... 30 s; duplicates are no-ops,
-   * attempt ids being deterministic) while Redis is away, each failure logged; given up only when the
-   * control plane stops, and then the next start queues them (`recover`).
-   */
-  private async enqueueRun(runId: string, items: Parameters<PoolQueues['enqueueMany']>[0]): Promise<void> {
-    // The submit's answer goes out first.
-    await setImmediate();
-    try {
-      await pRetry(() => this.queues.enqueueMany(items), {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: 500,
-        maxTimeout: 30_000,
-        signal: this.stopping.signal,
-        onFailedAttempt: ({ error, attemptNumber }) =>
-          this.log(
-            `run ${runId}: queueing ${items.length} attempts failed (try ${attemptNumber}), retrying: ${error.message}`,
-          ),
-      });
-    } catch (err) {
-      this.log(
-        `run ${runId}: attempts not queued before the stop; the next start queues them: ${(err as Error).message}`,
-      );
-    }
+    await this.enqueuer.queued(runId);
   }
 
   /** Removes a run's queued attempts, tells agents to stop its running ones, and closes its open jobs. */
@@ -436,10 +381,7 @@ export class ControlPlane {
         priority: queuePriority(run.request.priority, job.seq),
       }));
       // Queued behind the start, as a new run's attempts are (a restart under a big backlog serves at once).
-      if (items.length > 0 && !this.enqueuing.has(run.id)) {
-        const queued = this.enqueueRun(run.id, items).finally(() => this.enqueuing.delete(run.id));
-        this.enqueuing.set(run.id, queued);
-      }
+      this.enqueuer.queue(run.id, items);
       this.maybeFinishRun(run.id);
     }
   }

@@ -120,9 +120,8 @@ export class HistoryRepo {
     return { from, rows };
   }
 
-  /** Each finished run's history rows, oldest run first, within the bounds (streamed: one run in memory). */
-  *finishedRuns(bounds: HistoryBounds): Generator<FinishedJob[]> {
-    const from = this.cutoff(bounds);
+  /** Each finished run's history rows, oldest run first, within the bounds (streamed: one run in memory); `from`: a cut-off the caller already has. */
+  *finishedRuns(bounds: HistoryBounds, from = this.cutoff(bounds)): Generator<FinishedJob[]> {
     if (!Number.isFinite(from)) return;
     const runs = this.db
       .prepare(
