@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
+import { v7 as uuidv7 } from 'uuid';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { explainIneligible, isEligible } from '../../suites/requirements.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
@@ -51,6 +51,8 @@ export interface PlanInput {
 
 /** Plans of more pairs than this give the event loop a turn between their stages. */
 const YIELD_ABOVE = 2000;
+/** Jobs built per turn of the event loop. */
+const JOB_SLICE = 5000;
 
 /** Default run-time guess for a test never seen: a tenth of its timeout, at least a second. */
 function fallbackDuration(test: TestMeta): number {
@@ -64,7 +66,8 @@ function fallbackDuration(test: TestMeta): number {
  */
 export async function planRun(input: PlanInput): Promise<Plan> {
   const { request, tests, devices, ranker, durations } = input;
-  const newId = input.newId ?? randomUUID;
+  // Time-ordered ids: a new run's jobs go to the end of the store's primary key, not all over it.
+  const newId = input.newId ?? uuidv7;
   const poolList = [...groupPools(devices).entries()];
   const unplanned: Plan['unplanned'] = [];
   const testOf: number[] = [];
@@ -152,10 +155,20 @@ export async function planRun(input: PlanInput): Promise<Plan> {
       ...(skipReason ? { skipReason } : {}),
     };
   };
-  const jobs = [
-    ...selected.map((i, seq) => toJob(i, seq)),
-    ...skipped.map((s, k) => toJob(s.index, selected.length + k, s.reason)),
-  ];
+  if (n > YIELD_ABOVE) await setImmediate();
+  // The jobs are built in slices, each on its own turn of the event loop.
+  const jobs: PlannedJob[] = [];
+  for (let start = 0; start < selected.length + skipped.length; start += JOB_SLICE) {
+    if (start > 0) await setImmediate();
+    const end = Math.min(selected.length + skipped.length, start + JOB_SLICE);
+    for (let seq = start; seq < end; seq++) {
+      if (seq < selected.length) jobs.push(toJob(selected[seq]!, seq));
+      else {
+        const s = skipped[seq - selected.length]!;
+        jobs.push(toJob(s.index, seq, s.reason));
+      }
+    }
+  }
   return {
     jobs,
     pools: Object.fromEntries(poolList.map(([key, members]) => [key, members.map((d) => d.id)])),

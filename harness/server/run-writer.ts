@@ -4,7 +4,7 @@ import type { RunRequest } from '../protocol/run-request.ts';
 import type { Store } from '../store/store.ts';
 
 /** Jobs of a new run written per commit. */
-export const JOB_WRITE_SLICE = 4000;
+export const JOB_WRITE_SLICE = 2000;
 
 /**
  * Writes a planned run: the run as `planning`, then its jobs in slices of JOB_WRITE_SLICE, one commit

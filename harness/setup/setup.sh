@@ -51,7 +51,15 @@ else
   say "starting Redis on 127.0.0.1:$REDIS_PORT (AOF on, data in $DEVLAB_HOME/redis)"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --appendonly yes --dir "$DEVLAB_HOME/redis" \
     --daemonize yes --logfile "$DEVLAB_HOME/logs/redis.log" || die "redis-server did not start"
-  for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  # A large append-only file takes a while to load ("LOADING"): wait up to 3 minutes for it, saying so.
+  for i in $(seq 1800); do
+    answer=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null || true)
+    case "$answer" in
+      PONG) break ;;
+      LOADING*) [ $((i % 50)) -eq 0 ] && say "Redis is loading its append-only file ..." ;;
+    esac
+    sleep 0.1
+  done
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping | grep -q PONG || die "Redis is not answering (log: $DEVLAB_HOME/logs/redis.log)"
 fi
 

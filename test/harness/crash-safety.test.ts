@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevlabConfig, loadConfig } from '../../harness/config/config.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
@@ -13,6 +14,7 @@ import {
 import type { StoredEvent } from '../../harness/store/events-repo.ts';
 import { type AgentProcess, spawnAgent } from '../support/agent-process.ts';
 import { waitForRun } from '../support/lab-harness.ts';
+import { dropPrefix } from '../support/redis-keys.ts';
 import { DOCKER_SOCKET, dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 const box = (id: string, host: string) => `
@@ -62,6 +64,10 @@ describe('crash safety of a run (real Redis, Docker engine, SQLite, agents as se
   afterAll(async () => {
     for (const agent of agents) await agent.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (!up) return;
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    await dropPrefix(redis, env.DEVLAB_REDIS_PREFIX);
+    await redis.quit();
   });
 
   const startServer = () =>

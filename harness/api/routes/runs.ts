@@ -1,4 +1,3 @@
-import { setImmediate } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
@@ -15,6 +14,9 @@ import type { ApiDeps } from '../app.ts';
 import { parseBody } from '../parse-body.ts';
 import type { PlanPreview } from '../schemas.ts';
 import { jobView, runView } from '../run-view.ts';
+import { slicedJson } from '../sliced-json.ts';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The body's partner is checked against the token's before validation: a partner token may only submit
@@ -64,45 +66,49 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
     // A repeat of a keyed submit answers the run the first one created, as it is now: 200, not 201.
     if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
     const view = runView(store, run);
-    // The run's counts above and its (up to 20,000) jobs below are built on separate event-loop turns.
-    if (plan.jobs.length > 2000) await setImmediate();
+    type Job = (typeof plan.jobs)[number];
     // An absolute status URL for pollers that cannot resolve a relative one (Spinnaker's webhook stage).
+    // The (up to 20,000) jobs are serialized a slice per turn of the event loop.
+    const body = slicedJson(
+      { ...view, statusUrl: `${req.protocol}://${req.host}${self}`, unplanned: plan.unplanned },
+      'jobs',
+      plan.jobs,
+      (j: Job) => ({
+        id: j.jobId,
+        testId: j.testId,
+        pool: j.pool,
+        score: j.score,
+        reasons: j.reasons,
+        skipReason: j.skipReason ?? null,
+      }),
+    );
     return reply
       .code(replayed ? 200 : 201)
       .header('location', self)
-      .send({
-        ...view,
-        statusUrl: `${req.protocol}://${req.host}${self}`,
-        unplanned: plan.unplanned,
-        jobs: plan.jobs.map((j) => ({
-          id: j.jobId,
-          testId: j.testId,
-          pool: j.pool,
-          score: j.score,
-          reasons: j.reasons,
-          skipReason: j.skipReason ?? null,
-        })),
-      });
+      .type(JSON_TYPE)
+      .send(body);
   });
 
   // What a run would be, without creating it: CI can show the order, the risk and the reasons first.
-  app.post('/api/runs/preview', async (req): Promise<PlanPreview> => {
+  app.post('/api/runs/preview', async (req, reply) => {
     const plan = await controlPlane.preview(parseBody(runRequestSchema, withPartner(req)));
-    return {
+    type Job = (typeof plan.jobs)[number];
+    const head: Omit<PlanPreview, 'jobs'> = {
       ranker: plan.ranker,
-      jobs: plan.jobs.map((j) => ({
-        seq: j.seq,
-        testId: j.testId,
-        pool: j.pool,
-        devices: plan.pools[j.pool] ?? [],
-        score: j.score,
-        reasons: j.reasons,
-        estDurationMs: j.estDurationMs,
-        skipReason: j.skipReason ?? null,
-      })),
       unplanned: plan.unplanned,
       budget: plan.budget ?? null,
     };
+    const job = (j: Job): PlanPreview['jobs'][number] => ({
+      seq: j.seq,
+      testId: j.testId,
+      pool: j.pool,
+      devices: plan.pools[j.pool] ?? [],
+      score: j.score,
+      reasons: j.reasons,
+      estDurationMs: j.estDurationMs,
+      skipReason: j.skipReason ?? null,
+    });
+    return reply.type(JSON_TYPE).send(slicedJson(head, 'jobs', plan.jobs, job));
   });
 
   app.get('/api/runs', async (req) => {

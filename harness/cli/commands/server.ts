@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.ts';
 import { startControlPlaneService } from '../../lab/control-plane-service.ts';
+import { applyHeapPolicy } from '../../lab/heap-policy.ts';
 import { createLogger } from '../../log/logger.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -35,6 +36,8 @@ export function registerServerCommand(program: Command): void {
       }) => {
         const config = loadConfig();
         const logger = createLogger('server', config.logLevel);
+        const heapGrowthPercent = applyHeapPolicy();
+        logger.debug({ heapGrowthPercent }, 'heap policy');
         const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
         const service = await startControlPlaneService(config, {
           ...(opts.port ? { port: opts.port } : {}),

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../../harness/config/config.ts';
 import { startControlPlaneService } from '../../../harness/lab/control-plane-service.ts';
+import { applyHeapPolicy } from '../../../harness/lab/heap-policy.ts';
 import type { ChildReply, ChildRequest, ServerSpec } from './server-protocol.ts';
 
 /**
@@ -8,6 +9,8 @@ import type { ChildReply, ChildRequest, ServerSpec } from './server-protocol.ts'
  * `devlab server` as deployed (config from DEVLAB_HOME, DEVLAB_REDIS_PREFIX, ...), plus an event-loop
  * delay meter, answering the bench over IPC.
  */
+// As `devlab server` does at start.
+applyHeapPolicy();
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
 const stalls = monitorEventLoopDelay({ resolution: 2 });
 stalls.enable();
