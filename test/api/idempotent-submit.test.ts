@@ -283,8 +283,9 @@ describe('idempotent submit (Idempotency-Key) on the real control plane', async 
         );
         expect(cut).toBe(2);
         expect(replayed).toBe(true);
-        expect(log).toHaveLength(1);
+        expect(log).toHaveLength(2);
         expect(log[0]).toMatch(/trying again in 0\.5 s with the same idempotency key cli-cut-key/);
+        expect(log[1]).toMatch(/submit: the server answered again after \d+ s/);
         expect(runsWithKey('acme', 'cli-cut-key').map((r) => r.id)).toEqual([run.id]);
       } finally {
         await cutting.close();

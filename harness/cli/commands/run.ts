@@ -8,6 +8,7 @@ import { exitCodeFor } from '../../scheduler/run-status.ts';
 import type { RunStatus } from '../../store/runs-repo.ts';
 import type { PlanPreview } from '../../api/schemas.ts';
 import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
+import { type ApiRetryOptions, withApiRetry } from '../api-retry.ts';
 import { formatPlanPreview } from '../plan-preview.ts';
 import { deviceLine, progressLine, type RunStatusView } from '../run-progress.ts';
 import { submitRun } from '../submit-run.ts';
@@ -60,15 +61,26 @@ export function reportError(err: unknown): void {
   process.exitCode = 2;
 }
 
-/** Polls the run until it is done, redrawing one progress line; returns the final view. */
+/**
+ * Polls the run until it is done, redrawing one progress line; returns the final view. A poll that gets
+ * no answer (the control plane restarting, a proxy's 502/503/504) is tried again with backoff for
+ * `retry.retryForMs` per outage, each retry told on stderr; CI then gets the run's verdict, not a
+ * "cannot reach the server" for a restart.
+ */
 export async function waitForRun(
   api: ApiClient,
   runId: string,
   out: NodeJS.WriteStream,
+  retry: ApiRetryOptions,
 ): Promise<RunStatusView> {
   let last = '';
+  const poll = () =>
+    withApiRetry(`waiting for run ${runId}`, () => api.request<RunStatusView>('GET', `/api/runs/${runId}`), {
+      ...retry,
+      giveUp: () => `The run goes on without this client: follow it with \`devlab run status ${runId}\``,
+    });
   for (;;) {
-    const run = await api.request<RunStatusView>('GET', `/api/runs/${runId}`);
+    const run = await poll();
     const devices = deviceLine(run);
     const line = `${progressLine(run, Date.now())}${out.isTTY && devices ? ` | ${devices}` : ''}`;
     // A terminal gets a live line (ETA included); a log gets a line only when the counts change.
@@ -117,7 +129,7 @@ export function registerRunCommands(program: Command): void {
     )
     .option(
       '--retry-for <seconds>',
-      'when the submit gets no answer (server down, connection reset, timeout), try again with the same key this long',
+      'when the server gives no answer (down, restarting, connection reset, timeout), keep trying this long: the submit (with the same key), each --wait poll and the JUnit download',
       seconds,
       300,
     )
@@ -173,9 +185,18 @@ Examples:
         for (const u of created.unplanned)
           process.stderr.write(`not planned: ${u.testId}: ${u.reasons.join('; ')}\n`);
         if (!opts.wait) return;
-        const final = await waitForRun(api, created.id, process.stdout);
+        const retry = {
+          retryForMs: opts.retryFor * 1000,
+          log: (line: string) => process.stderr.write(`${line}\n`),
+        };
+        const final = await waitForRun(api, created.id, process.stdout, retry);
         if (opts.junit) {
-          writeFileSync(opts.junit, await api.request<string>('GET', `/api/runs/${created.id}/junit`));
+          const junit = await withApiRetry(
+            `JUnit report of run ${created.id}`,
+            () => api.request<string>('GET', `/api/runs/${created.id}/junit`),
+            retry,
+          );
+          writeFileSync(opts.junit, junit);
           process.stdout.write(`JUnit report: ${opts.junit}\n`);
         }
         process.exitCode = exitCodeFor(final.status as RunStatus);
