@@ -4,6 +4,7 @@ import type { FailureModel } from '../../analysis/model/failure-model.ts';
 import { rankedBy, scorePairs } from '../../analysis/ranking/rank.ts';
 import { explainPair } from '../../analysis/ranking/reasons.ts';
 import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
+import { ALL_PARTNERS } from './query-stats.ts';
 
 /** Pairs explained in detail; the rest get a score only (reasons cost more than scores). */
 const EXPLAIN_TOP = 200;
@@ -18,15 +19,30 @@ export interface ActiveModel {
 
 /** Where a ranking reads from: the history state (held still while it scores) and one model version. */
 export interface RankingSource {
+  /** The lab-wide state the scores come from. */
   state: HistoryState;
-  /** Keeps `state` as it is until the release is called (harness/history/lab-history.ts). */
+  /**
+   * The state the reasons read by `partner` are explained from (its own runs; the lab's with
+   * ALL_PARTNERS). Without it, a source explains from `state` only for ALL_PARTNERS and gives a partner
+   * no reasons.
+   */
+  reasonState?(partner: string): HistoryState;
+  /** Keeps the states as they are until the release is called (harness/history/lab-history.ts). */
   hold?(): () => void;
+}
+
+/** The state `partner`'s reasons come from, or null when the source cannot tell its own results apart. */
+function reasonStateOf(source: RankingSource, partner: string): HistoryState | null {
+  if (source.reasonState) return source.reasonState(partner);
+  return partner === ALL_PARTNERS ? source.state : null;
 }
 
 /**
  * The planner's ranker over the lab history's incremental state (harness/history/lab-history.ts): the
  * model's failure probability for each pair once the model is trusted; until then the pairs' failure
- * record (decayed failures), then their novelty (analysis/ranking/rank.ts). It scores with the one model
+ * record (decayed failures), then their novelty (analysis/ranking/rank.ts). Scores read the lab-wide
+ * state; reasons read the state of the partner the plan is for (`context.historyPartner`): a partner is
+ * never told of another partner's results. It scores with the one model
  * version it was handed (training swaps versions only after saving a new one, and a version in use is not
  * freed), in slices of SLICE pairs with the event loop turning in between, against a state held still from
  * the first slice to the last. Its name says which version scored.
@@ -44,6 +60,7 @@ export function historyRanker(
       const release = source.hold?.() ?? (() => {});
       try {
         const state = source.state;
+        const explainFrom = reasonStateOf(source, context.historyPartner);
         const queries = pairs.map((p) => ({
           test: p.testId,
           device: p.deviceId,
@@ -64,7 +81,7 @@ export function historyRanker(
         );
         return queries.map((q, i) => ({
           probability: scores[i]!,
-          reasons: top.has(i) ? explainPair(state, q, ctx) : [],
+          reasons: explainFrom && top.has(i) ? explainPair(explainFrom, q, ctx) : [],
         }));
       } finally {
         release();

@@ -5,7 +5,7 @@ import type { HistoryStateData } from '../../analysis/features/state.ts';
 import type { QueryStatsData } from './query-stats.ts';
 
 /** Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead. */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 /** The lab history service's state on disk, and the moment up to which it holds every finished job and run. */
 export interface HistorySnapshot {
@@ -14,7 +14,10 @@ export interface HistorySnapshot {
   upToMs: number;
   windowDays: number;
   maxRows: number;
+  /** The lab-wide state (scores). */
   state: HistoryStateData;
+  /** Each partner's own runs (the reasons it reads), by partner id. Since format 2. */
+  partnerStates: Map<string, HistoryStateData>;
   queries: QueryStatsData;
   durations: Map<string, { ms: number; n: number }>;
 }

@@ -1,4 +1,5 @@
 import { HistoryState } from '../../analysis/features/state.ts';
+import type { TestHistoryAccessor } from '../../suites/query/history.ts';
 import type { EventBus } from '../server/event-bus.ts';
 import type { FinishedJob, HistoryBounds } from '../store/history-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -37,17 +38,23 @@ export interface LabHistoryOptions {
  * The lab's history as the control plane reads it, kept incrementally and never rebuilt on a request:
  *
  * - `state`: the analysis history state the ranking scores from (a run is a cycle, revealed when the
- *   run finishes);
+ *   run finishes), lab-wide: the scores learn from every partner's results;
+ * - per partner, the same state over that partner's own runs only: what the reasons a partner reads are
+ *   explained from (`reasonState`), so that they never reflect another partner's results;
  * - `durations`: mean run time per test and pool (budgets, duration order), from each finished job;
  * - `queries`: the query language's history fields, per partner and lab-wide, from each finished job.
  *
  * At start it replays the newest finished runs (at most `maxRows` jobs within `windowDays`); afterwards
- * it follows the control plane's events. Its memory grows with the lab's tests × devices, not with the
- * number of jobs. Infrastructure errors never count as failures (harness/protocol/verdict.ts).
+ * it follows the control plane's events. Its memory grows with the lab's partners × tests × devices,
+ * not with the number of jobs. Infrastructure errors never count as failures (harness/protocol/verdict.ts).
  */
 export class LabHistory {
   /** Replaced as a whole only by `load` (a snapshot); updated in place by each finished run. */
   state = new HistoryState();
+  /** Each partner's own runs as a history state (reasons); replaced as a whole only by `load`. */
+  private partnerStates = new Map<string, HistoryState>();
+  /** What a partner without any finished run is explained from: never updated. */
+  private readonly noHistory = new HistoryState();
   readonly durations = new DurationStats();
   readonly queries: QueryStats;
   lastLoad: HistoryLoad = { source: 'replay', runs: 0, rows: 0, ms: 0 };
@@ -103,6 +110,7 @@ export class LabHistory {
       windowDays: this.window.windowDays,
       maxRows: this.window.maxRows,
       state: this.state.snapshot(),
+      partnerStates: new Map([...this.partnerStates].map(([partner, state]) => [partner, state.snapshot()])),
       queries: this.queries.snapshot(),
       durations: this.durations.snapshot(),
     });
@@ -121,6 +129,9 @@ export class LabHistory {
 
   private restore(s: HistorySnapshot): Omit<HistoryLoad, 'ms'> {
     this.state = HistoryState.restore(s.state);
+    this.partnerStates = new Map(
+      [...s.partnerStates].map(([partner, data]) => [partner, HistoryState.restore(data)]),
+    );
     this.queries.restore(s.queries);
     this.durations.restore(s.durations);
     let rows = 0;
@@ -174,14 +185,34 @@ export class LabHistory {
     this.durations.record(job);
   }
 
-  /** A run that is over: one cycle of the ranking's history state (after the rankings holding it). */
+  /**
+   * A run that is over: one cycle of the ranking's lab-wide history state and of its partner's own
+   * (after the rankings holding them). A run belongs to one partner.
+   */
   revealRun(jobs: readonly FinishedJob[]): void {
     if (this.holds > 0) {
       this.waiting.push([...jobs]);
       return;
     }
     const cycle = runCycle(jobs);
-    if (cycle) this.state.update(cycle);
+    if (!cycle) return;
+    this.state.update(cycle);
+    const partner = jobs[0]!.partner;
+    let own = this.partnerStates.get(partner);
+    if (!own) {
+      own = new HistoryState();
+      this.partnerStates.set(partner, own);
+    }
+    own.update(cycle);
+  }
+
+  /**
+   * The history state the reasons `partner` reads are explained from: its own runs only, or the whole
+   * lab's with ALL_PARTNERS (admins). A partner with no finished run gets an empty history. O(1).
+   */
+  reasonState(partner: string): HistoryState {
+    if (partner === ALL_PARTNERS) return this.state;
+    return this.partnerStates.get(partner) ?? this.noHistory;
   }
 
   /**
@@ -199,8 +230,8 @@ export class LabHistory {
     };
   }
 
-  /** The history fields as `partner` reads them (its own results), or lab-wide (admins, the planner). */
-  queryHistory(partner: string = ALL_PARTNERS) {
+  /** The history fields as `partner` reads them (its own results), or lab-wide with ALL_PARTNERS (admins). */
+  queryHistory(partner: string = ALL_PARTNERS): TestHistoryAccessor {
     return this.queries.accessor(partner);
   }
 }

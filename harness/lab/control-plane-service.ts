@@ -6,6 +6,7 @@ import { buildApi } from '../api/app.ts';
 import { liveDevicesProvider } from '../api/live-devices.ts';
 import type { ReportProvider } from '../api/routes/report.ts';
 import { ArtifactStore } from '../artifacts/artifact-store.ts';
+import { createLogger } from '../log/logger.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import { historyRanker } from '../history/history-ranker.ts';
 import { snapshotPath } from '../history/history-snapshot.ts';
@@ -85,7 +86,8 @@ export async function startControlPlaneService(
   const controlPlane = new ControlPlane({
     store,
     redis,
-    resolveTests: (query) => catalog.select(query, history.queryHistory()),
+    // The history fields read the plan's partner's own results (or the whole lab's for an admin's view).
+    resolveTests: (query, historyPartner) => catalog.select(query, history.queryHistory(historyPartner)),
     resolveDevices: (selector) => devices.select(selector),
     // Read once per plan: the incremental history state and the model version active at that moment,
     // which a swap does not free before the ranking is done.
@@ -104,7 +106,9 @@ export async function startControlPlaneService(
   controlPlane.events.subscribe((event) => {
     if (event.type === 'run.finished') trainer.schedule();
   });
-  const artifacts = new ArtifactStore(config.home, store.artifacts);
+  const artifacts = new ArtifactStore(config.home, store.artifacts, {
+    logger: createLogger('server', config.logLevel),
+  });
   const report = predictionReport(storePath(config.home), history, trainer);
   const auth = options.auth ?? config.api.auth;
   if (auth && !options.agentToken) {

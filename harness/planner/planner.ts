@@ -46,6 +46,11 @@ export interface PlanInput {
   devices: readonly DeviceRecord[];
   ranker: Ranker;
   durations: DurationEstimator;
+  /**
+   * Whose results the ranking's reasons may reflect (RankContext.historyPartner): by default the
+   * request's partner, its own runs only.
+   */
+  historyPartner?: string;
   newId?: () => string;
 }
 
@@ -100,7 +105,10 @@ export async function planRun(input: PlanInput): Promise<Plan> {
   }
   // Matching tests to pools, scoring, and ordering each get their own turn of the event loop.
   if (n > YIELD_ABOVE) await setImmediate();
-  const scores = await ranker.score(pairs, { changedComponents: request.options.changedComponents });
+  const scores = await ranker.score(pairs, {
+    changedComponents: request.options.changedComponents,
+    historyPartner: input.historyPartner ?? request.partner,
+  });
   if (n > YIELD_ABOVE) await setImmediate();
   const score = new Float64Array(n);
   const estMs = new Float64Array(n);

@@ -21,10 +21,18 @@ export interface RankScore {
  */
 export interface Ranker {
   readonly name: string;
-  score(
-    pairs: readonly RankPair[],
-    context: { changedComponents: readonly string[] },
-  ): RankScore[] | Promise<RankScore[]>;
+  score(pairs: readonly RankPair[], context: RankContext): RankScore[] | Promise<RankScore[]>;
+}
+
+/** What a ranking knows of the run it orders. */
+export interface RankContext {
+  changedComponents: readonly string[];
+  /**
+   * Whose results the reasons may reflect: the partner the plan is for (its own runs only), or `'*'`
+   * (ALL_PARTNERS, harness/history/query-stats.ts) for the whole lab (admins). Scores may learn from every
+   * partner's results; the texts a partner reads never name another partner's.
+   */
+  historyPartner: string;
 }
 
 /** Expected run time of a test on a pool, from history; used for budgets and duration ordering. */

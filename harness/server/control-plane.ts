@@ -24,7 +24,7 @@ import type { Store } from '../store/store.ts';
 import { logConnectionErrors } from '../log/connection-errors.ts';
 import { EventBus } from './event-bus.ts';
 import { IdempotentSubmits, type SubmittedRun } from './idempotent-submits.ts';
-import { type PlanningDeps, planRequest } from './plan-request.ts';
+import { type HistoryView, type PlanningDeps, planRequest } from './plan-request.ts';
 import { RunEnqueuer } from './run-enqueuer.ts';
 import { JOB_WRITE_SLICE, writePlannedRun } from './run-writer.ts';
 import { WriteBatch } from './write-batch.ts';
@@ -116,18 +116,24 @@ export class ControlPlane {
     await this.queues.close();
   }
 
-  /** The plan a run request would get (order, risk and reasons, budget cuts), without creating a run. */
-  async preview(input: RunRequestInput): Promise<Plan> {
-    return (await planRequest(this.deps, input)).plan;
+  /**
+   * The plan a run request would get (order, risk and reasons, budget cuts), without creating a run. Its
+   * history fields and reasons read the request partner's own results, or `view`'s: an admin's preview
+   * passes ALL_PARTNERS to read the whole lab's.
+   */
+  async preview(input: RunRequestInput, view?: HistoryView): Promise<Plan> {
+    return (await planRequest(this.deps, input, view)).plan;
   }
 
   /** Keyed submits in flight, so that concurrent twins share one run (see idempotent-submits.ts). */
   private readonly keyedSubmits = new IdempotentSubmits(() => this.store);
 
   /**
-   * Plans and queues a run. With an idempotency key (the client's, unique per partner) a repeat of the
-   * same request answers the run the first one created (`replayed`), also while that one is still
-   * being planned; the same key with another request is an IdempotencyConflictError.
+   * Plans and queues a run. Its history fields and reasons read only its own partner's results, whoever
+   * submits it: the run, its tests and its reasons are stored for that partner to read. With an
+   * idempotency key (the client's, unique per partner) a repeat of the same request answers the run the
+   * first one created (`replayed`), also while that one is still being planned; the same key with another
+   * request is an IdempotencyConflictError.
    */
   async submit(input: RunRequestInput, idempotencyKey?: string): Promise<SubmittedRun> {
     if (idempotencyKey === undefined) return this.createRun(input, null);

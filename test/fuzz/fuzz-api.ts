@@ -103,7 +103,7 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
   const controlPlane = new ControlPlane({
     store,
     redis,
-    resolveTests: (query) => catalog.select(query, history.queryHistory()),
+    resolveTests: (query, historyPartner) => catalog.select(query, history.queryHistory(historyPartner)),
     resolveDevices: (selector) => devices.select(selector),
     get ranker() {
       return historyRanker(history, null);

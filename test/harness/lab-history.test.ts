@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { historyRanker } from '../../harness/history/history-ranker.ts';
 import { LabHistory } from '../../harness/history/lab-history.ts';
+import { ALL_PARTNERS } from '../../harness/history/query-stats.ts';
 import type { RankPair } from '../../harness/planner/ranker.ts';
 import { Store } from '../../harness/store/store.ts';
 import { type SeedJob, seedFinishedRun } from '../support/seed-history.ts';
@@ -36,7 +37,12 @@ describe('the lab history service on a real SQLite store', () => {
   const history = (window = WINDOW, snapshotFile?: string, now = NOW) =>
     new LabHistory(store, window, { now: () => now, ...(snapshotFile ? { snapshotFile } : {}) });
   const risk = async (h: LabHistory, testId: string, deviceId: string) =>
-    (await historyRanker(h, null).score([pair(testId, deviceId)], { changedComponents: [] }))[0]!.probability;
+    (
+      await historyRanker(h, null).score([pair(testId, deviceId)], {
+        changedComponents: [],
+        historyPartner: ALL_PARTNERS,
+      })
+    )[0]!.probability;
 
   it('keeps the newest runs, never the oldest, when the history must be bounded', async () => {
     // Ten old runs in which `a` fails on every device, then ten newer ones in which it passes.
@@ -133,8 +139,14 @@ describe('the lab history service on a real SQLite store', () => {
     expect(replayed.load()).toMatchObject({ source: 'replay', runs: 30 });
 
     const pairs = ['a', 'b', 'c', 'new'].flatMap((t) => [pair(t, 'tv-1'), pair(t, 'tv-2')]);
-    const scores = (h: LabHistory) => historyRanker(h, null).score(pairs, { changedComponents: [] });
-    expect(await scores(restarted)).toEqual(await scores(replayed));
+    const scores = (h: LabHistory, historyPartner: string) =>
+      historyRanker(h, null).score(pairs, { changedComponents: [], historyPartner });
+    for (const partner of [ALL_PARTNERS, 'p1', 'p2', 'nobody']) {
+      // Scores and the reasons each partner reads (from its own runs) alike.
+      const ranked = await scores(restarted, partner);
+      expect(ranked).toEqual(await scores(replayed, partner));
+      expect(ranked.some((r) => r.reasons.length > 0)).toBe(true);
+    }
     for (const partner of [undefined, 'p1', 'p2']) {
       for (const test of ['a', 'b', 'c']) {
         const r = restarted.queryHistory(partner);
