@@ -1,3 +1,5 @@
+import { redactText } from './redact.ts';
+
 /**
  * Errors of the device layer, classified so that callers can tell a broken device or service
  * (`infrastructure`: retry elsewhere, count towards quarantine) from a test that found a bug (`test`).
@@ -70,12 +72,16 @@ export interface ErrorInfo {
   kind: ErrorKind;
 }
 
+/**
+ * The view results and logs get. Message and stack have URL credentials masked: a request that failed
+ * (fetch, WebdriverIO) may quote the URL it was sent to, and a hub URL may carry an access key.
+ */
 export function errorInfo(err: unknown, kind?: ErrorKind): ErrorInfo {
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     name: e.name,
-    message: e.message,
-    ...(e.stack ? { stack: e.stack } : {}),
+    message: redactText(String(e.message)),
+    ...(e.stack ? { stack: redactText(e.stack) } : {}),
     kind: kind ?? (e instanceof DeviceError ? e.kind : isInfrastructureError(e) ? 'infrastructure' : 'test'),
   };
 }

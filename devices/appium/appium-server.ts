@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { redactText } from '../redact.ts';
+import { hubCommandUrl, hubEndpoint, hubHeaders } from './hub-url.ts';
 
 export interface AppiumServerOptions {
   host: string;
@@ -20,13 +22,43 @@ export interface AppiumStatus {
   build?: { version?: string };
 }
 
-/** Asks a running Appium server for `/status`; null when nothing answers. */
+/**
+ * Asks an Appium server (or a hub in front of one) for `<path>/status`. Credentials in `url` are sent as
+ * an `Authorization: Basic` header, never in the URL (fetch refuses those). Throws when nothing answers
+ * or the answer is not a status; the message never holds the credentials.
+ */
+export async function fetchAppiumStatus(url: string, timeoutMs = 2000): Promise<AppiumStatus> {
+  const hub = hubEndpoint(url);
+  let res: Response;
+  try {
+    res = await fetch(hubCommandUrl(hub, 'status'), {
+      headers: hubHeaders(hub),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    // undici says `fetch failed` and puts why (ECONNREFUSED, a DNS failure) in the cause.
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const why =
+      typeof cause?.code === 'string'
+        ? cause.code
+        : typeof cause?.message === 'string'
+          ? cause.message
+          : (err as Error).message;
+    throw new Error(redactText(`Appium /status on ${hub.display} did not answer: ${why}`));
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new Error(`Appium /status on ${hub.display} answered HTTP ${res.status} ${res.statusText}`.trim());
+  }
+  const body = (await res.json().catch(() => null)) as { value?: AppiumStatus } | null;
+  if (!body?.value) throw new Error(`Appium /status on ${hub.display} answered no status`);
+  return body.value;
+}
+
+/** Asks a running Appium server for `/status`; null when nothing answers (see `fetchAppiumStatus`). */
 export async function appiumStatus(url: string, timeoutMs = 2000): Promise<AppiumStatus | null> {
   try {
-    const res = await fetch(new URL('/status', url), { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return null;
-    const body = (await res.json()) as { value?: AppiumStatus };
-    return body.value ?? null;
+    return await fetchAppiumStatus(url, timeoutMs);
   } catch {
     return null;
   }

@@ -3,12 +3,13 @@ import type { Browser as WdioBrowser } from 'webdriverio';
 import type { Artifact, DeviceRecord } from '../device.ts';
 import type { RunOptions, RunResult, Session, TestBodyFn } from '../driver.ts';
 import { errorInfo, InfrastructureError } from '../errors.ts';
-import { redactUrlCredentials, scrubSecrets, secretValues } from '../redact.ts';
+import { scrubSecrets, secretValues } from '../redact.ts';
 import { runBody, withTimeout } from '../run-body.ts';
 import { captureWebdriverArtifacts } from './artifacts.ts';
 import { cdp } from './cdp.ts';
 import { applyEmulation, capabilitiesWithEmulation } from './emulation.ts';
 import { withChromedriverPort } from './free-port.ts';
+import { hubEndpoint, hubHeaders } from './hub-url.ts';
 import { resetScript } from './reset-script.ts';
 import type { AppiumSettings } from './settings.ts';
 
@@ -30,13 +31,18 @@ export class AppiumSession implements Session {
   }
 
   private async connect(): Promise<WdioBrowser> {
-    const server = new URL(this.settings.server);
+    // The hub's credentials (a device cloud's user and access key) never go in a URL: WebdriverIO sends
+    // `user`/`key` as Basic auth on session creation only, so the same header goes with every command too
+    // (a hub behind an authenticating proxy checks each request).
+    const hub = hubEndpoint(this.settings.server);
+    const server = hub.url;
     try {
       const browser = await remote({
         protocol: server.protocol.replace(':', ''),
         hostname: server.hostname,
         port: Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
         path: server.pathname,
+        ...(hub.authorization ? { user: hub.user, key: hub.key, headers: hubHeaders(hub) } : {}),
         logLevel: 'silent',
         connectionRetryTimeout: this.settings.commandTimeoutMs,
         connectionRetryCount: 0,
@@ -64,7 +70,7 @@ export class AppiumSession implements Session {
       );
       const message = scrubSecrets((err as Error).message ?? String(err), secrets);
       throw new InfrastructureError(
-        `Appium session on ${redactUrlCredentials(this.settings.server)} for ${this.device.id} failed: ${message}`,
+        `Appium session on ${hub.display} for ${this.device.id} failed: ${message}`,
         // The original error is not kept as the cause: loggers print causes, secrets and all.
         { deviceId: this.device.id, cause: new Error(message) },
       );

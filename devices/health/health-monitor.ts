@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DeviceRecord, DeviceState } from '../device.ts';
+import { redactText } from '../redact.ts';
 import type { DeviceStateStore } from '../state/state-store.ts';
 import type { HealthCheck, HealthResult } from './health-check.ts';
 
@@ -18,6 +19,8 @@ export interface HealthMonitorOptions {
   /** Consecutive infrastructure failures before quarantine. */
   threshold?: number;
   onOutcome?: (outcome: HealthOutcome) => void;
+  /** A periodic round that failed (Redis away): the monitor goes on with the next round. */
+  onError?: (err: unknown) => void;
 }
 
 /** States a failing device is taken out of; blocked (manual) and quarantined stay as they are. */
@@ -46,7 +49,9 @@ export class HealthMonitor {
   }
 
   async checkOnce(device: DeviceRecord): Promise<HealthOutcome> {
-    const result = await this.check(device);
+    const checked = await this.check(device);
+    // Whatever the check says goes to Redis and into the state's reason: credentials masked.
+    const result = { ...checked, message: redactText(checked.message) };
     const key = this.healthKey(device.id);
     let failures = 0;
     if (result.ok) {
@@ -92,7 +97,7 @@ export class HealthMonitor {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.checkAll(devices)
-        .catch(() => {})
+        .catch((err: unknown) => this.options.onError?.(err))
         .finally(() => {
           this.running = null;
         });

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEVICE_STATES, type DeviceState } from '../device.ts';
+import { redactText } from '../redact.ts';
 import { planTransition, type TransitionRecord } from './transitions.ts';
 
 export interface DeviceStatus {
@@ -75,14 +76,23 @@ export class DeviceStateStore {
     const state = DEVICE_STATES.includes(h['state'] as DeviceState)
       ? (h['state'] as DeviceState)
       : this.initial;
-    return { deviceId, state, reason: h['reason'] ?? '', by: h['by'] ?? '', since: Number(h['since'] ?? 0) };
+    // Masked on the way out too: a reason written before credentials were masked may still be stored.
+    const reason = redactText(h['reason'] ?? '');
+    return { deviceId, state, reason, by: h['by'] ?? '', since: Number(h['since'] ?? 0) };
   }
 
   /**
    * Moves the device to `to` if the move is allowed from its current state. Retries when another writer
    * changed the state in between, re-validating against the new state.
    */
-  async transition(deviceId: string, to: DeviceState, reason: string, by: string): Promise<TransitionRecord> {
+  async transition(
+    deviceId: string,
+    to: DeviceState,
+    givenReason: string,
+    by: string,
+  ): Promise<TransitionRecord> {
+    // The reason is kept in the state and its log and shown to every partner: URL credentials masked.
+    const reason = redactText(givenReason);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.get(deviceId);
       const record = planTransition(deviceId, current.state, to, reason, by);
@@ -106,7 +116,10 @@ export class DeviceStateStore {
   /** Newest first. */
   async history(deviceId: string, limit = 50): Promise<TransitionRecord[]> {
     const rows = await this.redis.lrange(this.logKey(deviceId), 0, limit - 1);
-    return rows.map((r) => JSON.parse(r) as TransitionRecord);
+    return rows.map((r) => {
+      const record = JSON.parse(r) as TransitionRecord;
+      return { ...record, reason: redactText(record.reason) };
+    });
   }
 
   /** Removes the device's state and log (tests, decommissioning). */

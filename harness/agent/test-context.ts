@@ -1,4 +1,5 @@
 import type { Artifact, DeviceRecord, SessionHandles } from '../../devices/device.ts';
+import { redactText } from '../../devices/redact.ts';
 import type { TestContext, TestLogger } from '../../suites/test-api.ts';
 
 export interface ContextRecorder {
@@ -26,7 +27,10 @@ export function createTestContext(
   const started = Date.now();
   const write = (level: string, message: string, data?: Record<string, unknown>) => {
     const elapsed = ((Date.now() - started) / 1000).toFixed(3).padStart(8);
-    recorder.lines.push(`${elapsed}s ${level.padEnd(5)} ${message}${data ? ` ${JSON.stringify(data)}` : ''}`);
+    // The test log becomes an artifact: a hub URL a test prints (its device's settings) is masked.
+    recorder.lines.push(
+      redactText(`${elapsed}s ${level.padEnd(5)} ${message}${data ? ` ${JSON.stringify(data)}` : ''}`),
+    );
   };
   const log: TestLogger = {
     info: (m, d) => write('info', m, d),

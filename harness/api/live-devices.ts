@@ -1,13 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { DeviceRecord, DeviceState } from '../../devices/device.ts';
 import { redactDevice } from '../../devices/inventory/secrets.ts';
+import { redactText } from '../../devices/redact.ts';
 import { liveStatus } from '../../devices/state/live-status.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import type { DevicesProvider, DeviceView } from './devices-provider.ts';
 
 /**
  * The device routes over the inventory and the Redis state machine (the same store the CLI's
- * `devices block|unblock|drain` writes). Settings are redacted: they may hold Appium credentials.
+ * `devices block|unblock|drain` writes). Records and reasons are redacted: they may hold Appium
+ * credentials.
  */
 export function liveDevicesProvider(
   redis: Redis,
@@ -24,11 +26,13 @@ export function liveDevicesProvider(
       return inventory.map((d, i) => {
         const status = live[i]!;
         return {
-          ...d,
-          // The inventory's secretCapabilities too, not only the usual secret key names.
-          settings: redactDevice(d).settings,
+          // The whole record: the inventory's secretCapabilities too, not only the usual secret key
+          // names, and URL credentials anywhere (an Appium hub URL with its access key).
+          ...redactDevice(d),
           state: status.state,
-          ...(status.reason ? { reason: status.reason } : {}),
+          // Every partner reads it: a health failure's reason may quote the hub URL (masked at the
+          // source too; this is the API's own).
+          ...(status.reason ? { reason: redactText(status.reason) } : {}),
           ...(status.holder ? { leaseHolder: status.holder } : {}),
         };
       });

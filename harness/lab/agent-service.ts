@@ -7,6 +7,7 @@ import { dockerSettingsSchema } from '../../devices/docker/settings.ts';
 import { healthCheck } from '../../devices/health/checks.ts';
 import { HealthMonitor } from '../../devices/health/health-monitor.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
+import { redactText, redactUrl } from '../../devices/redact.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { loadCatalog } from '../../suites/catalog/catalog.ts';
 import { startReferenceApp } from '../../suites/reference-app/server.ts';
@@ -35,10 +36,14 @@ export interface AgentService {
   close(): Promise<void>;
 }
 
-/** Local Appium servers this agent's devices point at: started when not already running. */
+/**
+ * Local Appium servers this agent's devices point at: started when not already running. A hub URL with
+ * credentials is someone else's (a tunnel or an authenticating proxy): devlab never starts one there.
+ */
 export async function ensureAppiumServers(
   config: DevlabConfig,
   devices: readonly DeviceRecord[],
+  log: (line: string) => void = () => {},
 ): Promise<AppiumServer[]> {
   const started: AppiumServer[] = [];
   const urls = new Set(
@@ -49,6 +54,10 @@ export async function ensureAppiumServers(
   for (const url of urls) {
     const parsed = new URL(url);
     if (!['127.0.0.1', 'localhost'].includes(parsed.hostname) || (await appiumStatus(url))) continue;
+    if (parsed.username || parsed.password) {
+      log(`Appium hub ${redactUrl(url)} does not answer; not starting one there (its URL has credentials)`);
+      continue;
+    }
     const server = new AppiumServer({
       host: '127.0.0.1',
       port: Number(parsed.port),
@@ -91,7 +100,7 @@ export async function startAgentService(
       log(`cannot look for leftover containers on ${socket}: ${(err as Error).message}`);
     }
   }
-  const appiumServers = await ensureAppiumServers(config, owned);
+  const appiumServers = await ensureAppiumServers(config, owned, log);
   const app = options.appUrl ? null : await startReferenceApp();
   const appUrl = options.appUrl ?? app!.url;
   const catalog = await loadCatalog(options.suites);
@@ -101,6 +110,7 @@ export async function startAgentService(
     onOutcome: (o) =>
       o.transition &&
       log(`${o.result.deviceId}: ${o.transition.from} → ${o.transition.to} (${o.transition.reason})`),
+    onError: (err) => log(`health round failed: ${redactText((err as Error).message ?? String(err))}`),
   });
   const registry = createDriverRegistry({ instance: `${options.agentId}-${process.pid}` });
   const agent = new Agent({
@@ -118,7 +128,9 @@ export async function startAgentService(
     onInfraError: (device) =>
       void monitor
         .checkOnce(device)
-        .catch((err: unknown) => log(`health check of ${device.id} failed: ${(err as Error).message}`)),
+        .catch((err: unknown) =>
+          log(`health check of ${device.id} failed: ${redactText((err as Error).message ?? String(err))}`),
+        ),
     log,
   });
   await agent.start();

@@ -1,3 +1,4 @@
+import { redactText } from '../../devices/redact.ts';
 import type { AttemptSummary } from '../scheduler/retry-policy.ts';
 import type { AttemptReport, CaseResult } from '../protocol/job.ts';
 import type { AttemptStatus } from '../protocol/verdict.ts';
@@ -23,7 +24,8 @@ export class AttemptsRepo {
 
   /**
    * Writes an attempt once, keyed by (job, attempt): at-least-once delivery from the queue still
-   * gives one row. Returns false for a duplicate, which the caller must then ignore entirely.
+   * gives one row. Returns false for a duplicate, which the caller must then ignore entirely. Messages
+   * and stacks are stored with URL credentials masked (the agent masks them too; this is the store's own).
    */
   insert(report: AttemptReport, signature: string | null): boolean {
     const insertCases = this.db.prepare(
@@ -45,8 +47,8 @@ export class AttemptsRepo {
           report.agent,
           report.status,
           report.error?.kind ?? null,
-          report.error?.message ?? null,
-          report.error?.stack ?? null,
+          report.error ? redactText(report.error.message) : null,
+          report.error?.stack === undefined ? null : redactText(report.error.stack),
           signature,
           report.startedAt,
           report.endedAt,
@@ -62,7 +64,7 @@ export class AttemptsRepo {
           c.classname,
           c.verdict,
           c.durationMs,
-          c.message ?? null,
+          c.message === undefined ? null : redactText(c.message),
         );
       }
       return true;

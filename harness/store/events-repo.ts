@@ -1,3 +1,4 @@
+import { redactStrings, redactText } from '../../devices/redact.ts';
 import type { Db } from './database.ts';
 
 export interface StoredEvent {
@@ -12,10 +13,18 @@ export interface StoredEvent {
 export class EventsRepo {
   constructor(private readonly db: Db) {}
 
-  append(runId: string, type: string, payload: Record<string, unknown>, at: number): StoredEvent {
+  /** Stored and answered with URL credentials masked in its texts (a retry's message may quote a hub URL). */
+  append(runId: string, type: string, given: Record<string, unknown>, at: number): StoredEvent {
+    let json = JSON.stringify(given);
+    let payload = given;
+    const masked = redactText(json);
+    if (masked !== json) {
+      json = masked;
+      payload = redactStrings(given);
+    }
     const result = this.db
       .prepare('INSERT INTO events (run_id, type, payload_json, at) VALUES (?, ?, ?, ?)')
-      .run(runId, type, JSON.stringify(payload), at);
+      .run(runId, type, json, at);
     return { seq: Number(result.lastInsertRowid), runId, type, payload, at };
   }
 

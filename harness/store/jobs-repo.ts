@@ -1,3 +1,4 @@
+import { redactText } from '../../devices/redact.ts';
 import { isTestFailure, VERDICTS, type Verdict } from '../protocol/verdict.ts';
 import type { Db } from './database.ts';
 
@@ -206,7 +207,10 @@ export class JobsRepo {
       .run(infra ? 1 : 0, id);
   }
 
-  /** Records the final verdict once; later deliveries of the same outcome change nothing (returns false). */
+  /**
+   * Records the final verdict once; later deliveries of the same outcome change nothing (returns false).
+   * The message is stored with URL credentials masked, as attempts' are.
+   */
   finish(id: string, outcome: JobOutcome): boolean {
     const result = this.db
       .prepare(
@@ -218,7 +222,7 @@ export class JobsRepo {
         outcome.deviceId,
         outcome.durationMs,
         outcome.signature,
-        outcome.message,
+        outcome.message === null ? null : redactText(outcome.message),
         outcome.at,
         id,
       );

@@ -57,7 +57,7 @@ describe.skipIf(skipUnless(ready))('health checks and quarantine', () => {
       const status = await states.get(devices[i]!.id);
       expect(status).toMatchObject({ state: 'quarantined', by: HEALTH_ACTOR });
       expect(status.reason).toMatch(
-        /Appium \/status on http:\/\/127\.0\.0\.1:4790 did not answer \(2 consecutive/,
+        /Appium \/status on http:\/\/127\.0\.0\.1:4790 did not answer: ECONNREFUSED \(2 consecutive/,
       );
     }
 

@@ -135,8 +135,8 @@ describe('redact', () => {
       note: 'see https://docs.example/a@b',
     };
     expect(redact(settings)).toEqual({
-      server: 'https://lab-user:***@hub.cloud.example/wd/hub',
-      other: 'https://***@hub.example',
+      server: 'https://***:***@hub.cloud.example/wd/hub',
+      other: 'https://***@hub.example/',
       plain: 'http://127.0.0.1:4723',
       note: 'see https://docs.example/a@b',
     });
@@ -144,7 +144,7 @@ describe('redact', () => {
     expect(secrets).toEqual(expect.arrayContaining(['k3y-9f8e7d', 'tok3n-abcdef']));
     expect(
       scrubSecrets('POST https://lab-user:k3y-9f8e7d@hub.cloud.example/wd/hub/session failed', secrets),
-    ).toBe('POST https://lab-user:***@hub.cloud.example/wd/hub/session failed');
+    ).toBe('POST https://***:***@hub.cloud.example/wd/hub/session failed');
   });
 });
 

@@ -7,6 +7,7 @@ import { healthCheck } from '../../../devices/health/checks.ts';
 import { InventoryError } from '../../../devices/inventory/inventory-error.ts';
 import { DEFAULT_INVENTORY, loadInventory } from '../../../devices/inventory/load.ts';
 import { redactDevice } from '../../../devices/inventory/secrets.ts';
+import { redact, redactText } from '../../../devices/redact.ts';
 import { REFERENCE_IMAGE_SPECS } from '../../../devices/reference-lab/images/stb-reference.ts';
 import { type LiveStatus, liveStatus } from '../../../devices/state/live-status.ts';
 import { DeviceStateStore } from '../../../devices/state/state-store.ts';
@@ -76,14 +77,15 @@ async function list(options: CommonOptions & { json?: boolean }): Promise<void> 
     redis?.disconnect();
   }
   if (options.json) {
-    const out = devices.map((d) => ({ ...redactDevice(d), live: live?.get(d.id) ?? null }));
+    // The whole line is redacted: settings by key and URL, and the live reason (a health failure's message).
+    const out = devices.map((d) => ({ ...redactDevice(d), live: redact(live?.get(d.id) ?? null) }));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
   const rows = [['ID', 'DRIVER', 'MODEL', 'PLATFORM', 'RES', 'HOST', 'STATE', 'HOLDER / REASON']];
   for (const d of devices) {
     const s = live?.get(d.id);
-    const note = s ? (s.holder ?? s.reason) : '';
+    const note = s ? redactText(s.holder ?? s.reason) : '';
     rows.push([
       d.id,
       d.driver,
@@ -117,7 +119,7 @@ async function check(id: string | undefined, options: CommonOptions & { quick?: 
   for (const device of selected) {
     const r = await run(device);
     if (!r.ok) failed++;
-    const line = `${r.ok ? 'ok  ' : 'FAIL'}  ${device.id.padEnd(18)} ${device.driver.padEnd(7)} ${r.message} (${Math.round(r.durationMs)} ms)`;
+    const line = `${r.ok ? 'ok  ' : 'FAIL'}  ${device.id.padEnd(18)} ${device.driver.padEnd(7)} ${redactText(r.message)} (${Math.round(r.durationMs)} ms)`;
     process.stdout.write(`${line}\n`);
   }
   if (failed > 0) process.exitCode = 1;
