@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import type { Artifact } from '../device.ts';
+import { execInContainer } from './exec.ts';
 
 /** Regular files of a tar stream, by path inside the archive. */
 export async function untar(stream: NodeJS.ReadableStream): Promise<Map<string, Buffer>> {
@@ -17,26 +18,32 @@ export async function untar(stream: NodeJS.ReadableStream): Promise<Map<string, 
   return files;
 }
 
-/** Files under `dir` in the container (running or stopped); empty when the folder does not exist. */
-export async function readTree(container: Docker.Container, dir: string): Promise<Map<string, Buffer>> {
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await container.getArchive({ path: dir });
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return new Map();
-    throw err;
+/**
+ * Files under `dir` in the running container, read with `tar` inside it (the folder is a tmpfs, which the
+ * engine's archive API does not see); empty when the folder does not exist. Names start with the
+ * folder's own name (`results/junit.xml`), as an archive of the folder would have them.
+ */
+export async function readTree(
+  docker: Docker,
+  container: Docker.Container,
+  dir: string,
+  timeoutMs = 60_000,
+): Promise<Map<string, Buffer>> {
+  const clean = path.posix.normalize(dir).replace(/\/+$/, '');
+  const parent = path.posix.dirname(clean) || '/';
+  const base = path.posix.basename(clean);
+  if (!base) throw new Error(`cannot read the folder ${JSON.stringify(dir)}: not a folder below /`);
+  const res = await execInContainer(docker, container, ['tar', '-C', parent, '-cf', '-', base], {
+    timeoutMs,
+  });
+  if (res.exitCode !== 0) {
+    const message = res.stderr.toString('utf8').trim() || res.stdout.toString('utf8').trim();
+    if (/No such file or directory/i.test(message)) return new Map();
+    throw new Error(
+      `reading ${clean} in container ${container.id.slice(0, 12)}: tar exited ${res.exitCode}: ${message}`,
+    );
   }
-  return untar(stream);
-}
-
-/** A tar with one file, for `putArchive`. */
-export async function tarOneFile(name: string, content: Buffer, mode = 0o644): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: path.posix.basename(name), mode }, content);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of Readable.from(pack)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return untar(Readable.from([res.stdout]));
 }
 
 /** Result files as artifacts named `results/<path below the results folder>`; dot files are skipped. */

@@ -6,7 +6,26 @@ import type { DockerSettings } from './settings.ts';
 /** Keeps a container alive for exec-driven tests; removal kills it. */
 export const KEEPALIVE_CMD = ['sleep', '2147483647'];
 
-/** A locked-down container for one test: no network (or host when opted in), limits, no privileges. */
+/** Scratch space every container gets (besides its results folder), world-writable like a usual /tmp. */
+export const SCRATCH_PATH = '/tmp';
+
+/**
+ * The container's only writable folders: tmpfs mounts (memory, size-capped, counted in the container's
+ * memory limit, gone with it; no host path). The results folder belongs to the container's user.
+ */
+export function writableFolders(settings: DockerSettings): Record<string, string> {
+  const [uid, gid] = settings.user.split(':');
+  const size = `size=${settings.scratchMb}m`;
+  return {
+    [SCRATCH_PATH]: `rw,exec,nosuid,nodev,${size},mode=1777`,
+    [settings.resultsPath]: `rw,noexec,nosuid,nodev,${size},uid=${uid},gid=${gid},mode=0755`,
+  };
+}
+
+/**
+ * A locked-down container for one test: a non-root user, a read-only root file system with tmpfs
+ * folders to write to, no network (or host when opted in), limits, no privileges.
+ */
 export function createDeviceContainer(
   docker: Docker,
   device: DeviceRecord,
@@ -17,6 +36,7 @@ export function createDeviceContainer(
     Image: settings.image,
     Cmd: options.cmd,
     Env: Object.entries(settings.env).map(([k, v]) => `${k}=${v}`),
+    User: settings.user,
     Labels: containerLabels(device.host, device.id, options.instance),
     NetworkDisabled: settings.network === 'none',
     // A stop (the engine shutting down, a restart) gives the test 1 s after SIGTERM, not Docker's 10 s:
@@ -24,6 +44,8 @@ export function createDeviceContainer(
     StopTimeout: 1,
     HostConfig: {
       NetworkMode: settings.network,
+      ReadonlyRootfs: true,
+      Tmpfs: writableFolders(settings),
       Memory: settings.memoryMb * 1024 * 1024,
       MemorySwap: settings.memoryMb * 1024 * 1024,
       NanoCpus: Math.round(settings.cpus * 1e9),

@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import type { DeviceRecord } from '../device.ts';
 import type { DeviceDriver } from '../driver.ts';
 import { DeviceError, InfrastructureError } from '../errors.ts';
-import { DockerSession } from './docker-session.ts';
+import { DockerSession, type WarnListener } from './docker-session.ts';
 import { type ImageSpecs, ImageProvider } from './images.ts';
 import { PROCESS_INSTANCE } from './labels.ts';
 import { LeftoverContainers } from './leftover-containers.ts';
@@ -15,6 +15,8 @@ export interface DockerDriverOptions {
   /** This agent life's id, stamped on containers so the reaper of the next life can find them. */
   instance?: string;
   onLog?: (deviceId: string, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Problems that do not change a verdict (result files not readable, a removal that failed); default: stderr. */
+  onWarn?: WarnListener;
 }
 
 export function dockerSettings(device: DeviceRecord): DockerSettings {
@@ -78,6 +80,7 @@ export class DockerDriver implements DeviceDriver<DockerSettings> {
       this.options.instance ?? PROCESS_INSTANCE,
       listener,
       leftovers,
+      this.options.onWarn,
     );
   }
 

@@ -10,6 +10,12 @@ import type { LeftoverContainers } from './leftover-containers.ts';
 import { type LogListener, runToCompletion } from './run-command.ts';
 import type { DockerSettings } from './settings.ts';
 
+/** A problem that does not change the verdict, by device. */
+export type WarnListener = (deviceId: string, message: string) => void;
+
+const defaultWarn: WarnListener = (deviceId, message) =>
+  console.warn(`[devlab docker] ${deviceId}: ${message}`);
+
 export interface CommandRunResult extends RunResult {
   exitCode: number | null;
 }
@@ -27,10 +33,27 @@ export class DockerSession implements Session {
     private readonly onLog?: LogListener,
     /** Where a container goes whose removal failed (engine away), to be removed once the engine is back. */
     private readonly leftovers?: LeftoverContainers,
+    /** What went wrong that does not change the verdict (results not readable, a removal that failed). */
+    private readonly onWarn: WarnListener = defaultWarn,
   ) {}
 
+  /** The files of the results folder (a tmpfs: read by an exec while the container runs). */
   private async results(container: Docker.Container): Promise<Artifact[]> {
-    return resultArtifacts(await readTree(container, this.settings.resultsPath));
+    return resultArtifacts(await readTree(this.docker, container, this.settings.resultsPath));
+  }
+
+  private warn(message: string): void {
+    this.onWarn(this.device.id, message);
+  }
+
+  private async resetQuietly(): Promise<void> {
+    try {
+      await this.reset();
+    } catch (err) {
+      this.warn(
+        `removing the test's container failed (retried in the background): ${(err as Error).message}`,
+      );
+    }
   }
 
   async run(body: TestBodyFn, options: RunOptions): Promise<RunResult> {
@@ -45,7 +68,8 @@ export class DockerSession implements Session {
       await container.start();
       this.handle = new DockerContainerHandle(this.docker, container);
     } catch (err) {
-      await this.reset().catch(() => {});
+      this.warn(`starting the test's container failed: ${(err as Error).message}`);
+      await this.resetQuietly();
       return { status: 'error', error: errorInfo(err, 'infrastructure'), artifacts: [], durationMs: 0 };
     }
     const outcome = await runBody(body, { container: this.handle }, options);
@@ -53,16 +77,18 @@ export class DockerSession implements Session {
     try {
       artifacts =
         outcome.status === 'passed' ? await this.results(this.container) : await this.captureArtifacts();
-    } catch {
+    } catch (err) {
       // A container that died takes its files with it; the verdict stands.
+      this.warn(`the test's result files could not be read: ${(err as Error).message}`);
     }
-    await this.reset().catch(() => {});
+    await this.resetQuietly();
     return { ...outcome, artifacts, durationMs: performance.now() - started };
   }
 
   /**
-   * Runs the device's own command (or `cmd`) as the container's process: streamed logs, killed at the
-   * deadline, exit code 0 = passed; the result files are the artifacts.
+   * Runs the device's own command (or `cmd`) in a fresh container (an exec beside its keepalive PID 1, so
+   * that its tmpfs results outlive the command): streamed logs, killed at the deadline, exit code 0 =
+   * passed; the result files and the command's stdout and stderr are the artifacts.
    */
   async runCommand(options: RunOptions & { cmd?: string[] }): Promise<CommandRunResult> {
     const started = performance.now();
@@ -78,15 +104,18 @@ export class DockerSession implements Session {
       await this.reset();
       container = await createDeviceContainer(this.docker, this.device, this.settings, {
         instance: this.instance,
-        cmd,
+        cmd: KEEPALIVE_CMD,
       });
       this.container = container;
+      await container.start();
       const outcome = await runToCompletion(this.docker, container, {
+        cmd,
         timeoutMs: options.timeoutMs,
         resultsPath: this.settings.resultsPath,
         ...(this.onLog ? { onLog: this.onLog } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      if (outcome.resultsError) this.warn(outcome.resultsError);
       const logs: Artifact[] = [
         { name: 'stdout.log', contentType: 'text/plain', data: Buffer.from(outcome.stdout) },
         { name: 'stderr.log', contentType: 'text/plain', data: Buffer.from(outcome.stderr) },
@@ -113,6 +142,7 @@ export class DockerSession implements Session {
         durationMs,
       };
     } catch (err) {
+      this.warn(`running ${JSON.stringify(cmd)} failed: ${(err as Error).message}`);
       return {
         status: 'error',
         exitCode: null,
@@ -121,7 +151,7 @@ export class DockerSession implements Session {
         durationMs: performance.now() - started,
       };
     } finally {
-      await this.reset().catch(() => {});
+      await this.resetQuietly();
     }
   }
 

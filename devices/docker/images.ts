@@ -1,17 +1,26 @@
 import type Docker from 'dockerode';
 import { InfrastructureError } from '../errors.ts';
-import { buildLocalImage, hasImage, type LocalImageSpec } from './local-image.ts';
+import {
+  buildLocalImage,
+  hasImage,
+  type LocalImageSpec,
+  localImageDigest,
+  localImageSpecDigest,
+} from './local-image.ts';
 import type { DockerSettings } from './settings.ts';
 
 /** Named specs the `build` setting refers to (the reference lab registers its images here). */
 export type ImageSpecs = Record<string, Omit<LocalImageSpec, 'tag'>>;
 
 /**
- * Makes sure the device's image is present: local image, else a local build from its spec, else a pull
- * when (and only when) a registry is configured. Builds of one tag are shared between concurrent callers.
+ * Makes sure the device's image is present: with a build spec, a local image built from that very spec
+ * (its digest label matches), else built again; without one, the local image, else a pull when (and only
+ * when) a registry is configured. Builds of one tag are shared between concurrent callers.
  */
 export class ImageProvider {
   private readonly pending = new Map<string, Promise<void>>();
+  /** Spec digests by spec name (reading busybox once per spec). */
+  private readonly digests = new Map<string, string>();
 
   constructor(
     private readonly docker: Docker,
@@ -27,15 +36,18 @@ export class ImageProvider {
   }
 
   private async provide(settings: DockerSettings): Promise<void> {
-    if (await hasImage(this.docker, settings.image)) return;
-    const spec = settings.build ? this.specs[settings.build] : undefined;
-    if (settings.build && !spec) {
-      throw new InfrastructureError(`Image ${settings.image}: no local image spec named "${settings.build}"`);
+    const name = settings.build;
+    const spec = name ? this.specs[name] : undefined;
+    if (name && !spec) {
+      throw new InfrastructureError(`Image ${settings.image}: no local image spec named "${name}"`);
     }
-    if (spec) {
+    if (name && spec) {
+      const want = this.digest(name, spec);
+      if ((await localImageSpecDigest(this.docker, settings.image)) === want) return;
       await buildLocalImage(this.docker, { ...spec, tag: settings.image });
       return;
     }
+    if (await hasImage(this.docker, settings.image)) return;
     if (settings.registry) {
       await this.pull(`${settings.registry.replace(/\/+$/, '')}/${settings.image}`, settings.image);
       return;
@@ -43,6 +55,15 @@ export class ImageProvider {
     throw new InfrastructureError(
       `Image ${settings.image} is not present locally and has neither a build spec nor a registry`,
     );
+  }
+
+  private digest(name: string, spec: Omit<LocalImageSpec, 'tag'>): string {
+    let digest = this.digests.get(name);
+    if (!digest) {
+      digest = localImageDigest(spec);
+      this.digests.set(name, digest);
+    }
+    return digest;
   }
 
   private async pull(remote: string, tag: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -48,7 +49,12 @@ const BUSYBOX_APPLETS = [
   'od',
   'tee',
   'wget',
+  // The driver reads a container's result files with `tar` (they are on a tmpfs the archive API misses).
+  'tar',
 ];
+
+/** Label holding the digest of the spec an image was built from; a different digest means rebuild. */
+export const LABEL_SPEC_DIGEST = 'devlab.spec-digest';
 
 export interface LocalImageSpec {
   /** Image reference, e.g. `devlab/stb-reference:1`. */
@@ -59,6 +65,30 @@ export interface LocalImageSpec {
   labels?: Record<string, string>;
   /** The busybox binary copied into the image (Debian's busybox-static). */
   busybox?: string;
+}
+
+/**
+ * What the image is built from (busybox, applets, files, command, labels; not the tag), as a digest: an
+ * image whose label differs was built from another version of its spec.
+ */
+export function localImageDigest(spec: Omit<LocalImageSpec, 'tag'>): string {
+  const hash = createHash('sha256');
+  const part = (value: string | Buffer) => {
+    hash.update(`${value.length}:`);
+    hash.update(value);
+  };
+  part('devlab-local-image/1');
+  part(readFileSync(spec.busybox ?? '/bin/busybox'));
+  part(BUSYBOX_APPLETS.join(' '));
+  const files = Object.entries(spec.files ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [file, { content, mode }] of files) {
+    part(file.replace(/^\/+/, ''));
+    part(String(mode ?? 0o644));
+    part(content);
+  }
+  part(JSON.stringify(spec.cmd ?? null));
+  part(JSON.stringify(Object.entries(spec.labels ?? {}).sort()));
+  return hash.digest('hex');
 }
 
 /** The build context: a Dockerfile that copies a busybox root file system, no RUN step and no registry. */
@@ -74,7 +104,8 @@ function buildContext(spec: LocalImageSpec): Readable {
     pack.entry({ name: `rootfs/${file.replace(/^\/+/, '')}`, mode: mode ?? 0o644 }, content);
   }
   const lines = ['FROM scratch', 'COPY rootfs/ /', 'ENV PATH=/bin'];
-  for (const [key, value] of Object.entries(spec.labels ?? {}))
+  const labels = { ...spec.labels, [LABEL_SPEC_DIGEST]: localImageDigest(spec) };
+  for (const [key, value] of Object.entries(labels))
     lines.push(`LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
   if (spec.cmd) lines.push(`CMD ${JSON.stringify(spec.cmd)}`);
   pack.entry({ name: 'Dockerfile' }, `${lines.join('\n')}\n`);
@@ -98,6 +129,17 @@ export async function buildLocalImage(docker: Docker, spec: LocalImageSpec): Pro
   if (failure) throw new Error(`Building image ${spec.tag} failed: ${failure.error}`);
   const info = await docker.getImage(spec.tag).inspect();
   return info.Id;
+}
+
+/** The spec digest label of a local image: `null` when the engine lacks the image, `''` when unlabelled. */
+export async function localImageSpecDigest(docker: Docker, tag: string): Promise<string | null> {
+  try {
+    const info = await docker.getImage(tag).inspect();
+    return info.Config?.Labels?.[LABEL_SPEC_DIGEST] ?? '';
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw err;
+  }
 }
 
 /** True when the engine has the image locally. */
