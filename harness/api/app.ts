@@ -1,4 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { TransitionError } from '../../devices/state/transitions.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
@@ -10,10 +13,13 @@ import { IDEMPOTENCY_KEY_HEADER } from '../protocol/idempotency-key.ts';
 import type { ControlPlane } from '../server/control-plane.ts';
 import { TokensRepo } from '../store/tokens-repo.ts';
 import type { DevicesProvider } from './devices-provider.ts';
+import { registerJsonParser } from './json-body.ts';
+import { json, PUBLIC, swaggerOptions } from './openapi.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerDeviceRoutes } from './routes/devices.ts';
 import { registerOpenApiRoute } from './routes/openapi.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import { headerName, validatorCompiler } from './validation.ts';
 
 export interface ApiDeps {
   controlPlane: ControlPlane;
@@ -43,7 +49,6 @@ const FIELD_OF_CODE: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'content-length',
 };
 
-/** The control plane's HTTP API: JSON errors that name the field, never a stack trace. */
 /**
  * Error answers are bounded: an error message can quote what the client sent (a value, a line of a query),
  * and a megabyte of bad input must not come back as a bigger answer.
@@ -55,8 +60,30 @@ function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
+/**
+ * A validation error in Fastify's own shape (`validation[0].instancePath`), from a validator other than
+ * ours (validation.ts answers with a RequestError): the field is the first issue's path.
+ */
+function validationField(err: FastifyError): string | undefined {
+  const first = err.validation?.[0];
+  if (!first) return undefined;
+  const path = first.instancePath.split('/').filter(Boolean);
+  if (err.validationContext === 'headers' && path[0]) path[0] = headerName(path[0]);
+  return path.join('.') || err.validationContext;
+}
+
+/**
+ * The control plane's HTTP API: JSON errors that name the field, never a stack trace. Routes declare their
+ * request and answer schemas (zod): Fastify validates the body, query string, path
+ * parameters and headers before the handler runs (a 400 naming the field), and serializes JSON answers
+ * through the route's schema, so only the fields it names are sent. The OpenAPI document is generated from
+ * the same schemas.
+ */
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerJsonParser(app);
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof RequestError) {
       return reply.code(400).send({
@@ -80,10 +107,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     if (err instanceof TransitionError) return reply.code(409).send({ error: err.message, field: 'state' });
     const { statusCode: status, code } = err as { statusCode?: number; code?: string };
     if (status && status >= 400 && status < 500) {
-      const field = (code && FIELD_OF_CODE[code]) ?? (err instanceof SyntaxError ? 'body' : undefined);
-      return reply
-        .code(status)
-        .send({ error: bounded((err as Error).message, MAX_ERROR), ...(field ? { field } : {}) });
+      const invalid = validationField(err as FastifyError);
+      const field =
+        (code && FIELD_OF_CODE[code]) ?? invalid ?? (err instanceof SyntaxError ? 'body' : undefined);
+      const message = invalid
+        ? `${invalid}: ${(err as FastifyError).validation?.[0]?.message}`
+        : (err as Error).message;
+      return reply.code(status).send({
+        error: bounded(message, MAX_ERROR),
+        ...(field ? { field: bounded(field, MAX_ERROR) } : {}),
+      });
     }
     return reply.code(500).send({ error: 'internal error' });
   });
@@ -92,12 +125,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     deps.tokens ?? new TokensRepo(deps.controlPlane.store.db),
     deps.auth ?? { enabled: false },
   );
-  registerRunRoutes(app, deps);
-  registerArtifactRoutes(app, deps);
-  registerDeviceRoutes(app, deps);
-  registerOpenApiRoute(app);
-  registerReportRoutes(app, deps);
+  // The generator collects routes as they are declared: it is registered first, the routes after it.
+  app.register(swagger, swaggerOptions);
+  app.register(async (api) => {
+    registerRunRoutes(api, deps);
+    registerArtifactRoutes(api, deps);
+    registerDeviceRoutes(api, deps);
+    registerOpenApiRoute(api);
+    registerReportRoutes(api, deps);
+    api.withTypeProvider<ZodTypeProvider>().get(
+      '/api/health',
+      {
+        schema: {
+          summary: 'Liveness, served without a token',
+          security: PUBLIC,
+          response: { 200: json('the control plane answers', z.object({ ok: z.literal(true) })) },
+        },
+      },
+      async () => ({ ok: true as const }),
+    );
+  });
   if (deps.dashboard !== false) registerDashboard(app);
-  app.get('/api/health', async () => ({ ok: true }));
   return app;
 }

@@ -1,6 +1,13 @@
 import type { JobRow } from '../store/jobs-repo.ts';
 import { isRunOver, type RunRow, type RunStatus } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
+import type { AttemptRow } from '../store/attempts-repo.ts';
+import type { JobView, RunView, SameKeys } from './schemas.ts';
+
+// Every column of a job and an attempt row is shown: one added to them must be added to the schema too.
+const jobColumnsShown: SameKeys<JobRow, Omit<JobView, 'attemptsDetail' | 'artifacts' | 'cases'>> = true;
+const attemptColumnsShown: SameKeys<AttemptRow, JobView['attemptsDetail'][number]> = true;
+void [jobColumnsShown, attemptColumnsShown];
 
 /** Spinnaker's webhook stage polls for a status that maps onto running / succeeded / terminal. */
 export function pipelineStatus(status: RunStatus): 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' {
@@ -8,7 +15,8 @@ export function pipelineStatus(status: RunStatus): 'RUNNING' | 'SUCCEEDED' | 'TE
   return status === 'passed' ? 'SUCCEEDED' : 'TERMINAL';
 }
 
-export function runView(store: Store, run: RunRow) {
+/** A run as the API shows it; every field is named here and in `runViewSchema`. */
+export function runView(store: Store, run: RunRow): RunView {
   const counts = store.jobs.verdictCounts(run.id);
   const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
   return {
@@ -23,16 +31,40 @@ export function runView(store: Store, run: RunRow) {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     request: run.request,
-    counts,
+    counts: counts as Record<string, number>,
     total,
     devices: store.jobs.deviceCounts(run.id),
-    plan: run.plan,
+    plan: run.plan as RunView['plan'],
   };
 }
 
-export function jobView(store: Store, job: JobRow) {
+/** A job with its attempts, artifacts and test cases; every field is named here and in `jobViewSchema`. */
+export function jobView(store: Store, job: JobRow): JobView {
   return {
-    ...job,
+    id: job.id,
+    runId: job.runId,
+    seq: job.seq,
+    testId: job.testId,
+    pool: job.pool,
+    deviceModel: job.deviceModel,
+    deviceFirmware: job.deviceFirmware,
+    devicePlatform: job.devicePlatform,
+    component: job.component,
+    score: job.score,
+    reasons: job.reasons,
+    estDurationMs: job.estDurationMs,
+    maxRetries: job.maxRetries,
+    timeoutMs: job.timeoutMs,
+    state: job.state,
+    verdict: job.verdict,
+    deviceId: job.deviceId,
+    attempts: job.attempts,
+    infraAttempts: job.infraAttempts,
+    durationMs: job.durationMs,
+    signature: job.signature,
+    message: job.message,
+    skipReason: job.skipReason,
+    finishedAt: job.finishedAt,
     attemptsDetail: store.attempts.listByJob(job.id),
     artifacts: store.artifacts.listByJob(job.id).map((a) => ({
       id: a.id,
