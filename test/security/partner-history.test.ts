@@ -157,6 +157,11 @@ describe('history does not leak across partners', async () => {
   });
 
   it.skipIf(!up)("an admin's view of the lab reads every partner's results", async () => {
+    // Through the API with an admin token, and through the control plane with the lab-wide view.
+    expect(testsOf(await preview('admin', 'failed_in_last:1'))).toEqual([W, X, Y, Z].sort());
+    expect(reasonsOf(await preview('admin', 'tag:navigation'), Z)).toContain(
+      'failed 1 of the last 2 runs on this device',
+    );
     const all = { historyPartner: ALL_PARTNERS };
     const failing = await server.controlPlane.preview({ query: 'failed_in_last:1', select: SELECT }, all);
     expect(testsOf(failing)).toEqual([W, X, Y, Z].sort());

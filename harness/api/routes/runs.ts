@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
+import { ALL_PARTNERS } from '../../history/query-stats.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -138,7 +139,10 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
       },
     },
     async (req, reply) => {
-      const plan = await controlPlane.preview(req.body);
+      // A partner previews from its own history; an admin (or an auth-less lab) from the whole lab's.
+      const plan = await controlPlane.preview(req.body, {
+        historyPartner: partnerScope(req.principal) ?? ALL_PARTNERS,
+      });
       type Job = (typeof plan.jobs)[number];
       const head: Omit<PlanPreview, 'jobs'> = {
         ranker: plan.ranker,
