@@ -2,6 +2,7 @@ import type { DeviceRecord } from '../device.ts';
 import type { DeviceDriver } from '../driver.ts';
 import { DeviceError } from '../errors.ts';
 import { AppiumSession } from './appium-session.ts';
+import type { AppiumLog } from './log.ts';
 import { type AppiumSettings, appiumSettingsSchema } from './settings.ts';
 
 export function appiumSettings(device: DeviceRecord): AppiumSettings {
@@ -19,7 +20,10 @@ export class AppiumDriver implements DeviceDriver<AppiumSettings> {
   readonly kind = 'appium' as const;
   readonly settingsSchema = appiumSettingsSchema;
 
+  /** `log`: where sessions say what happened off a test (a stale reused session replaced). */
+  constructor(private readonly options: { log?: AppiumLog } = {}) {}
+
   async openSession(device: DeviceRecord): Promise<AppiumSession> {
-    return new AppiumSession(device, appiumSettings(device)).open();
+    return new AppiumSession(device, appiumSettings(device), this.options.log).open();
   }
 }

@@ -67,6 +67,8 @@ export class Agent {
 
   async start(): Promise<void> {
     const { connection } = this.options;
+    // What an earlier life of this agent left in its artifact spool is sent again from now on.
+    await this.options.artifacts.start?.();
     const keys = this.options.keys ?? labKeys();
     this.keys = keys;
     this.subscriber = connection.duplicate();
@@ -125,6 +127,8 @@ export class Agent {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.stop()));
     this.workers.length = 0;
+    // After the workers: no test adds an artifact any more; what is not uploaded stays in the spool.
+    await this.options.artifacts.close?.();
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
     await this.commands?.quit().catch(() => {});

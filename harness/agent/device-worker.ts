@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Artifact, DeviceRecord } from '../../devices/device.ts';
 import type { DriverRegistry, RunResult, Session } from '../../devices/driver.ts';
 import { type ErrorInfo, errorInfo } from '../../devices/errors.ts';
+import { redactStrings } from '../../devices/redact.ts';
 import type { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { parseJUnitXml } from '../../suites/manifest/junit.ts';
@@ -62,6 +63,23 @@ function junitCases(artifacts: readonly Artifact[]): CaseResult[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * An artifact's id is per (job, attempt, name): a second attachment of the same name in one attempt
+ * would be the same artifact, so it is stored as `name-2.ext` (then `-3`, ...) instead of being lost.
+ */
+function uniqueNames(artifacts: readonly Artifact[]): Artifact[] {
+  const seen = new Set<string>();
+  return artifacts.map((artifact) => {
+    let name = artifact.name;
+    const dot = artifact.name.lastIndexOf('.');
+    const [stem, ext] =
+      dot > 0 ? [artifact.name.slice(0, dot), artifact.name.slice(dot)] : [artifact.name, ''];
+    for (let n = 2; seen.has(name); n++) name = `${stem}-${n}${ext}`;
+    seen.add(name);
+    return name === artifact.name ? artifact : { ...artifact, name };
+  });
 }
 
 const delay = (job: Job, token: string | undefined, ms: number) => job.moveToDelayed(Date.now() + ms, token);
@@ -124,7 +142,7 @@ export class DeviceWorker {
   }
 
   private async reportFailure(payload: JobPayload, startedAt: number, error: ErrorInfo): Promise<void> {
-    await this.deps.report({
+    await this.sendReport({
       runId: payload.runId,
       jobId: payload.jobId,
       attempt: payload.attempt,
@@ -279,20 +297,27 @@ export class DeviceWorker {
         contentType: 'text/plain; charset=utf-8',
         data: Buffer.from(`${logLines.join('\n')}\n`),
       });
-    for (const artifact of all) {
+    // Spooled on this host and sent at once (so the report follows its artifacts); if the control plane
+    // does not take it now, the sink keeps it and sends it in the background: nothing here waits for that.
+    const owner = {
+      runId: payload.runId,
+      jobId: payload.jobId,
+      attempt: payload.attempt,
+      deviceId: device.id,
+      status,
+    };
+    for (const artifact of uniqueNames(all)) {
       try {
-        refs.push(
-          await this.deps.artifacts.put(
-            { runId: payload.runId, jobId: payload.jobId, attempt: payload.attempt },
-            artifact,
-          ),
+        refs.push(await this.deps.artifacts.put(owner, artifact));
+      } catch (err) {
+        // An artifact that cannot be kept must not lose the verdict.
+        this.deps.log(
+          `artifact ${artifact.name} of run ${payload.runId} job ${payload.jobId} attempt ${payload.attempt} on ${device.id} not kept: ${(err as Error).message ?? String(err)}`,
         );
-      } catch {
-        // An artifact that cannot be uploaded must not lose the verdict.
       }
     }
     const error = result.error;
-    const reported = this.deps.report({
+    const reported = this.sendReport({
       runId: payload.runId,
       jobId: payload.jobId,
       attempt: payload.attempt,
@@ -322,6 +347,14 @@ export class DeviceWorker {
       startSent,
     });
     return { reported, status };
+  }
+
+  /**
+   * An attempt report goes out with URL credentials masked in all its texts (messages, stacks, case
+   * messages): they end up in the report stream, the store, results and events.
+   */
+  private sendReport(report: AttemptReport): Promise<void> {
+    return this.deps.report(redactStrings(report));
   }
 
   /** A session that errored or hung is not trusted again; otherwise it is reset for the next test. */

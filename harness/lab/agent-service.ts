@@ -1,5 +1,11 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { AppiumDriver } from '../../devices/appium/appium-driver.ts';
 import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
+import { AppiumSupervisor, reapAppiumLeftovers } from '../../devices/appium/appium-supervisor.ts';
+import type { AppiumLog } from '../../devices/appium/log.ts';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
@@ -12,10 +18,23 @@ import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { loadCatalog } from '../../suites/catalog/catalog.ts';
 import { startReferenceApp } from '../../suites/reference-app/server.ts';
 import { Agent } from '../agent/agent.ts';
-import { HttpArtifactSink } from '../agent/artifact-sink.ts';
+import { agentSinkOptions, HttpArtifactSink } from '../agent/artifact-sink.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
+import { createLogger } from '../log/logger.ts';
+
+/** Same scheme, host and port (a device's URL may add a path or credentials). */
+function sameServer(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    const host = (h: string) => (h === 'localhost' ? '127.0.0.1' : h);
+    return x.protocol === y.protocol && host(x.hostname) === host(y.hostname) && x.port === y.port;
+  } catch {
+    return false;
+  }
+}
 
 export interface AgentServiceOptions {
   agentId: string;
@@ -27,6 +46,8 @@ export interface AgentServiceOptions {
   agentToken?: string;
   healthIntervalMs?: number;
   log?: (line: string) => void;
+  /** The agent's pino logger for what has fields (Appium supervision); default: one on stderr. */
+  logger?: Logger;
 }
 
 export interface AgentService {
@@ -36,21 +57,20 @@ export interface AgentService {
   close(): Promise<void>;
 }
 
+const appiumServerUrl = (device: DeviceRecord): string =>
+  String((device.settings as { server?: string }).server ?? '');
+
 /**
- * Local Appium servers this agent's devices point at: started when not already running. A hub URL with
- * credentials is someone else's (a tunnel or an authenticating proxy): devlab never starts one there.
+ * The local Appium servers the devices point at that do not answer now, to be started: loopback URLs only.
+ * A hub URL with credentials is someone else's (a tunnel or an authenticating proxy): devlab never starts
+ * one there.
  */
-export async function ensureAppiumServers(
-  config: DevlabConfig,
+async function appiumServersToStart(
   devices: readonly DeviceRecord[],
-  log: (line: string) => void = () => {},
-): Promise<AppiumServer[]> {
-  const started: AppiumServer[] = [];
-  const urls = new Set(
-    devices
-      .filter((d) => d.driver === 'appium')
-      .map((d) => String((d.settings as { server?: string }).server ?? '')),
-  );
+  log: (line: string) => void,
+): Promise<URL[]> {
+  const urls = new Set(devices.filter((d) => d.driver === 'appium').map(appiumServerUrl));
+  const missing: URL[] = [];
   for (const url of urls) {
     const parsed = new URL(url);
     if (!['127.0.0.1', 'localhost'].includes(parsed.hostname) || (await appiumStatus(url))) continue;
@@ -58,13 +78,90 @@ export async function ensureAppiumServers(
       log(`Appium hub ${redactUrl(url)} does not answer; not starting one there (its URL has credentials)`);
       continue;
     }
-    const server = new AppiumServer({
-      host: '127.0.0.1',
-      port: Number(parsed.port),
-      appiumHome: config.appium.home,
-      logFile: `${config.home}/logs/appium-${parsed.port}.log`,
-    });
-    started.push(await server.start());
+    missing.push(parsed);
+  }
+  return missing;
+}
+
+const appiumServerOptions = (config: DevlabConfig, url: URL) => ({
+  host: '127.0.0.1',
+  port: Number(url.port),
+  appiumHome: config.appium.home,
+  logFile: `${config.home}/logs/appium-${url.port}.log`,
+});
+
+/**
+ * Local Appium servers these devices point at: started when not already running (unsupervised: the demo
+ * starts them once for its agents and stops them at its end).
+ */
+export async function ensureAppiumServers(
+  config: DevlabConfig,
+  devices: readonly DeviceRecord[],
+  log: (line: string) => void = () => {},
+): Promise<AppiumServer[]> {
+  const started: AppiumServer[] = [];
+  for (const url of await appiumServersToStart(devices, log))
+    started.push(await new AppiumServer(appiumServerOptions(config, url)).start());
+  return started;
+}
+
+/** The folder where an agent records the Appium servers it runs, one pid file per port. */
+export function agentAppiumDir(config: DevlabConfig, agentId: string): string {
+  return path.join(config.home, 'agents', agentId.replace(/[^A-Za-z0-9._-]/g, '_'), 'appium');
+}
+
+/**
+ * Kills what the Appium servers an earlier life of this agent started left running (it was killed -9 and
+ * could not stop them): each pid file's process group, if it still is that server's.
+ */
+export async function reapAppiumOfPreviousLife(
+  config: DevlabConfig,
+  agentId: string,
+  log: AppiumLog,
+): Promise<number> {
+  const dir = agentAppiumDir(config, agentId);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    log.error(
+      { component: 'appium', dir, err: (err as Error).message },
+      `cannot look for Appium servers left by a previous life in ${dir}`,
+    );
+    return 0;
+  }
+  let killed = 0;
+  for (const file of files)
+    killed += (await reapAppiumLeftovers(path.join(dir, file), log))?.killed.length ?? 0;
+  return killed;
+}
+
+/**
+ * The local Appium servers this agent's devices need and that do not run yet, started and supervised:
+ * restarted when they die, their process group recorded for the next life (see `AppiumSupervisor`).
+ */
+export async function superviseAppiumServers(
+  config: DevlabConfig,
+  agentId: string,
+  devices: readonly DeviceRecord[],
+  options: { log: AppiumLog; onRestarted?(url: string): void; lineLog?: (line: string) => void },
+): Promise<AppiumSupervisor[]> {
+  const started: AppiumSupervisor[] = [];
+  try {
+    for (const url of await appiumServersToStart(devices, options.lineLog ?? (() => {}))) {
+      const supervisor = new AppiumSupervisor({
+        server: appiumServerOptions(config, url),
+        pidFile: path.join(agentAppiumDir(config, agentId), `appium-${url.port}.pid`),
+        log: options.log,
+        onRestarted: (server) => options.onRestarted?.(server.url),
+      });
+      started.push(supervisor);
+      await supervisor.start();
+    }
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw err;
   }
   return started;
 }
@@ -100,25 +197,71 @@ export async function startAgentService(
       log(`cannot look for leftover containers on ${socket}: ${(err as Error).message}`);
     }
   }
-  const appiumServers = await ensureAppiumServers(config, owned, log);
-  const app = options.appUrl ? null : await startReferenceApp();
+  const logger = (options.logger ?? createLogger(`agent ${options.agentId}`, config.logLevel)).child({
+    agent: options.agentId,
+  });
+  // The Appium servers (and their chromedrivers and Chromium) a killed previous life left running, then
+  // the ones the devices need, supervised.
+  await reapAppiumOfPreviousLife(config, options.agentId, logger);
+  let monitor: HealthMonitor | null = null;
+  const recheck = (url: string) => {
+    // The server answers again: its devices' health is looked at now, so that a device quarantined
+    // while it was down returns to service without waiting for the next round.
+    for (const device of owned.filter((d) => d.driver === 'appium' && sameServer(appiumServerUrl(d), url)))
+      monitor?.checkOnce(device).catch((err: unknown) =>
+        logger.error(
+          {
+            component: 'health',
+            device: device.id,
+            err: redactText((err as Error).message ?? String(err)),
+          },
+          `health check of ${device.id} after the Appium restart failed`,
+        ),
+      );
+  };
+  const appiumServers = await superviseAppiumServers(config, options.agentId, owned, {
+    log: logger,
+    onRestarted: recheck,
+    lineLog: log,
+  });
+  const stopAppium = () => Promise.all(appiumServers.map((s) => s.stop()));
+  let app: Awaited<ReturnType<typeof startReferenceApp>> | null = null;
+  let catalog: Awaited<ReturnType<typeof loadCatalog>>;
+  try {
+    app = options.appUrl ? null : await startReferenceApp();
+    catalog = await loadCatalog(options.suites);
+  } catch (err) {
+    // An agent that does not start leaves no Appium server running.
+    await stopAppium();
+    await app?.close();
+    redis.disconnect();
+    throw err;
+  }
   const appUrl = options.appUrl ?? app!.url;
-  const catalog = await loadCatalog(options.suites);
   const keys = labKeys(config.redisPrefix);
   const states = new DeviceStateStore(redis, { prefix: keys.keyPrefix });
-  const monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true }), {
+  monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true }), {
     onOutcome: (o) =>
       o.transition &&
       log(`${o.result.deviceId}: ${o.transition.from} → ${o.transition.to} (${o.transition.reason})`),
     onError: (err) => log(`health round failed: ${redactText((err as Error).message ?? String(err))}`),
   });
-  const registry = createDriverRegistry({ instance: `${options.agentId}-${process.pid}` });
+  const health = monitor;
+  // The Appium driver logs through the agent's logger (a stale reused session replaced before a test).
+  const registry = createDriverRegistry({ instance: `${options.agentId}-${process.pid}` }).register(
+    new AppiumDriver({ log: logger }),
+  );
   const agent = new Agent({
     agentId: options.agentId,
     inventory,
     tests: new Map(catalog.entries.map((e) => [e.id, e.definition])),
     registry,
-    artifacts: new HttpArtifactSink(options.serverUrl, options.agentToken),
+    // Spooled under <home>/spool/<agent> and uploaded in the background until the control plane has them.
+    artifacts: new HttpArtifactSink(
+      options.serverUrl,
+      options.agentToken,
+      agentSinkOptions(config, options.agentId),
+    ),
     appUrl,
     connection: redis,
     keys,
@@ -126,25 +269,39 @@ export async function startAgentService(
     lockDurationMs: config.agent.lockDurationMs,
     ...(config.agent.maxSessions > 0 ? { maxSessions: config.agent.maxSessions } : {}),
     onInfraError: (device) =>
-      void monitor
+      void health
         .checkOnce(device)
         .catch((err: unknown) =>
           log(`health check of ${device.id} failed: ${redactText((err as Error).message ?? String(err))}`),
         ),
     log,
   });
-  await agent.start();
-  monitor.start(owned, options.healthIntervalMs ?? config.agent.healthIntervalMs);
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent
+      .stop()
+      .catch((stopErr: unknown) =>
+        logger.error({ err: (stopErr as Error).message }, 'stopping the agent that did not start failed'),
+      );
+    await stopAppium();
+    await app?.close();
+    redis.disconnect();
+    throw err;
+  }
+  health.start(owned, options.healthIntervalMs ?? config.agent.healthIntervalMs);
   return {
     agent,
     owned,
     appUrl,
     async close() {
-      await monitor.stop();
+      // No Appium restart while the agent stops: its sessions end first, then the servers (bounded).
+      for (const server of appiumServers) server.stopRestarting();
+      await health.stop();
       await agent.stop();
       await registry.dispose();
       await app?.close();
-      for (const server of appiumServers) await server.stop();
+      await stopAppium();
       redis.disconnect();
     },
   };

@@ -118,4 +118,50 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN idempotency_key TEXT;
   CREATE UNIQUE INDEX runs_idempotency ON runs(partner, idempotency_key) WHERE idempotency_key IS NOT NULL;
   `,
+  // An artifact an agent had to drop (its spool was full) is recorded as lost with the reason, so a run's
+  // results say which evidence is missing instead of silently having less (harness/artifacts/artifact-store.ts).
+  `
+  ALTER TABLE artifacts ADD COLUMN state TEXT NOT NULL DEFAULT 'stored' CHECK (state IN ('stored', 'lost'));
+  ALTER TABLE artifacts ADD COLUMN reason TEXT;
+  `,
+  // Outbound webhooks (harness/hooks/): subscriptions (a NULL partner is an admin's hook, for every
+  // partner's runs; the secret is kept to sign deliveries and never answered again), one delivery per hook
+  // and event (its id is the receiver's idempotency key), and every attempt of it.
+  `
+  CREATE TABLE hooks (
+    id TEXT PRIMARY KEY,
+    partner TEXT,
+    url TEXT NOT NULL,
+    events_json TEXT NOT NULL,
+    query TEXT,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+  );
+  CREATE INDEX hooks_partner ON hooks(partner);
+  CREATE TABLE hook_deliveries (
+    id TEXT PRIMARY KEY,
+    hook_id TEXT NOT NULL REFERENCES hooks(id),
+    event TEXT NOT NULL,
+    event_key TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX hook_deliveries_event ON hook_deliveries(hook_id, event_key);
+  CREATE INDEX hook_deliveries_pending ON hook_deliveries(state) WHERE state = 'pending';
+  CREATE TABLE hook_attempts (
+    delivery_id TEXT NOT NULL REFERENCES hook_deliveries(id),
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    duration_ms INTEGER NOT NULL,
+    error TEXT,
+    manual INTEGER NOT NULL DEFAULT 0,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (delivery_id, attempt)
+  );
+  `,
 ];

@@ -556,3 +556,12 @@ export function describeResults(results: JobResults[]): string {
     )
     .join('\n');
 }
+
+/** A process's command line, arguments separated by spaces ('' when it is gone). */
+export function processCommand(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
+}

@@ -42,6 +42,7 @@ export function registerAgentCommand(program: Command): void {
           ...(opts.suites ? { suites: opts.suites } : {}),
           ...(agentToken ? { agentToken } : {}),
           log: (line) => logger.info(line),
+          logger,
         });
         process.stdout.write(
           `devlab agent ${opts.host}: ${service.owned.length} device(s) [${service.owned.map((d) => d.id).join(', ')}], app ${service.appUrl}\n`,
