@@ -73,6 +73,9 @@ export function jobView(store: Store, job: JobRow): JobView {
       contentType: a.contentType,
       size: a.size,
       url: `/api/artifacts/${a.id}`,
+      // A lost artifact (the agent had to drop it) is listed with why, so the missing evidence shows.
+      state: a.state,
+      reason: a.reason,
     })),
     cases: job.attempts > 0 ? store.attempts.casesOf(job.id, job.attempts) : [],
   };

@@ -159,6 +159,8 @@ export const jobViewSchema = z.object({
       contentType: z.string(),
       size: z.number().int(),
       url: z.string(),
+      state: z.enum(['stored', 'lost']),
+      reason: z.string().nullable(),
     }),
   ),
   /** The JUnit cases of the job's last attempt (container tests). */

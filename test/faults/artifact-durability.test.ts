@@ -116,7 +116,7 @@ interface JobResult {
   testId: string;
   verdict: string | null;
   attemptsDetail: { attempt: number; status: string; deviceId: string | null }[];
-  artifacts: { id: string; attempt: number; name: string; size: number; url: string }[];
+  artifacts: { id: string; attempt: number; name: string; size: number; url: string; state: string; reason: string | null }[];
 }
 
 /** A lab of its own (data dir, Redis prefix, suite, inventory) with its server and agents as processes. */
@@ -503,12 +503,16 @@ describe('artifacts are durable (real Redis, Docker engine, SQLite; server and a
       // The failures' evidence and the newest pass are stored; the dropped ones are recorded as lost.
       for (const id of ['spool.1-fails', 'spool.4-fails', 'spool.6-passes']) {
         const [artifact] = byTest.get(id)!.artifacts;
+        expect([id, artifact?.state, artifact?.reason]).toEqual([id, 'stored', null]);
         const { status, body } = await lab.download(artifact!.url);
         expect([id, status, body.equals(evidence(id, 20_000))]).toEqual([id, 200, true]);
       }
       for (const id of ['spool.2-passes', 'spool.3-passes', 'spool.5-passes']) {
         const [artifact] = byTest.get(id)!.artifacts;
         expect(artifact?.name).toBe('evidence.bin');
+        // The run's results list the lost evidence with why.
+        expect([id, artifact?.state]).toEqual([id, 'lost']);
+        expect(artifact?.reason).toMatch(/its artifact spool was full/);
         const { status, body } = await lab.download(artifact!.url);
         expect([id, status]).toEqual([id, 410]);
         expect(JSON.parse(body.toString()).error).toMatch(
