@@ -82,6 +82,22 @@ export class DeviceStateStore {
   }
 
   /**
+   * The states of many devices in one round trip (a pipeline of HGETs): what `get` would say of each,
+   * without the reasons (the metrics' devices-by-state count).
+   */
+  async states(deviceIds: readonly string[]): Promise<DeviceState[]> {
+    if (deviceIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of deviceIds) pipeline.hget(this.stateKey(id), 'state');
+    const replies = (await pipeline.exec()) ?? [];
+    return deviceIds.map((id, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw new Error(`device ${id}: state not read: ${err.message}`);
+      return DEVICE_STATES.includes(value as DeviceState) ? (value as DeviceState) : this.initial;
+    });
+  }
+
+  /**
    * Moves the device to `to` if the move is allowed from its current state. Retries when another writer
    * changed the state in between, re-validating against the new state.
    */

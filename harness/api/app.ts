@@ -1,5 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TransitionError } from '../../devices/state/transitions.ts';
@@ -17,6 +26,7 @@ import { registerJsonParser } from './json-body.ts';
 import { json, PUBLIC, swaggerOptions } from './openapi.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerDeviceRoutes } from './routes/devices.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerOpenApiRoute } from './routes/openapi.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { headerName, validatorCompiler } from './validation.ts';
@@ -38,7 +48,42 @@ export interface ApiDeps {
   report?: ReportProvider;
   /** Serve the dashboard at `/` (default true). */
   dashboard?: boolean;
+  /**
+   * The process's log (harness/log/logger.ts): requests that fail (5xx, with their cause), refused ones
+   * (4xx, at info) and the rest (debug), each with its request id. Without it the API logs nothing.
+   */
+  logger?: Logger;
 }
+
+/** The request id header: a client's own id is kept (if it looks like one), else one is made; always answered. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Never logged, whatever a log line carries: credentials in request and answer headers, and any field
+ * named like one. (The request serializer logs method, URL and addresses only; this is the last defence.)
+ */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'authorization',
+  'token',
+  '*.token',
+  'agentToken',
+];
+
+/** The agents' artifact upload, whose 5xx answers are counted (`devlab_artifact_upload_failures_total`). */
+const UPLOAD_ROUTE = { method: 'PUT', url: '/internal/artifacts/:id' };
 
 /** Fastify's own 4xx codes, turned into the field they are about. */
 const FIELD_OF_CODE: Record<string, string> = {
@@ -80,11 +125,48 @@ function validationField(err: FastifyError): string | undefined {
  * the same schemas.
  */
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024 });
+  const app = Fastify({
+    ...(deps.logger
+      ? {
+          loggerInstance: deps.logger.child(
+            { component: 'api' },
+            { redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } },
+          ) as FastifyBaseLogger,
+        }
+      : { logger: false }),
+    genReqId: requestId,
+    // One line per request, from the onResponse hook below, at a level that follows its status.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024,
+  });
+  const metrics = deps.controlPlane.metrics;
+  /** Requests whose 5xx the error handler logged with its cause (not logged again when answered). */
+  const failed = new WeakSet<FastifyRequest>();
+  app.addHook('onSend', async (req, reply) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const status = reply.statusCode;
+    const route = req.routeOptions.url ?? null;
+    if (status >= 500 && route === UPLOAD_ROUTE.url && req.method === UPLOAD_ROUTE.method)
+      metrics.artifactUploadFailures.inc({ status: String(status) });
+    if (failed.has(req)) return;
+    const line = {
+      method: req.method,
+      route,
+      url: req.url.split('?')[0],
+      status,
+      ms: Math.round(reply.elapsedTime),
+    };
+    // A 5xx answered without an error (a full or read-only artifact folder): the route said why.
+    if (status >= 500) req.log.warn(line, 'request answered with a server error');
+    else if (status >= 400) req.log.info(line, 'request refused');
+    else req.log.debug(line, 'request answered');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerJsonParser(app);
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     if (err instanceof RequestError) {
       return reply.code(400).send({
         error: bounded(err.message, MAX_ERROR),
@@ -118,13 +200,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         ...(field ? { field: bounded(field, MAX_ERROR) } : {}),
       });
     }
+    // Unexpected: the client gets no detail, the log gets the cause (message, stack, causes).
+    failed.add(req);
+    req.log.error(
+      { err, method: req.method, route: req.routeOptions.url ?? null, url: req.url.split('?')[0] },
+      'request failed: unexpected error',
+    );
     return reply.code(500).send({ error: 'internal error' });
   });
-  registerAuth(
-    app,
-    deps.tokens ?? new TokensRepo(deps.controlPlane.store.db),
-    deps.auth ?? { enabled: false },
-  );
+  const tokens = deps.tokens ?? new TokensRepo(deps.controlPlane.store.db);
+  registerAuth(app, tokens, deps.auth ?? { enabled: false });
   // The generator collects routes as they are declared: it is registered first, the routes after it.
   app.register(swagger, swaggerOptions);
   app.register(async (api) => {
@@ -145,6 +230,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async () => ({ ok: true as const }),
     );
   });
+  registerMetricsRoute(app, metrics, { auth: deps.auth?.enabled ?? false, tokens });
   if (deps.dashboard !== false) registerDashboard(app);
   return app;
 }

@@ -4,6 +4,7 @@ import { registerDevicesCommands } from './commands/devices.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerHooksCommands } from './commands/hooks.ts';
 import { registerResultsCommands } from './commands/results.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerServerCommand } from './commands/server.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerDemoCommand(program);
   registerTokensCommands(program);
+  registerHooksCommands(program);
   return program;
 }
 

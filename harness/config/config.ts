@@ -60,6 +60,41 @@ export const configSchema = z
         maxRows: z.coerce.number().int().min(1000).max(50_000_000),
       })
       .strict(),
+    /** Signed outbound webhooks (`devlab hooks`, harness/hooks/). */
+    hooks: z
+      .object({
+        /**
+         * Hosts a hook may target: exact names or IP addresses, or `*.example.com` for its subdomains. A
+         * comma-separated list in DEVLAB_HOOKS_ALLOW_HOSTS. Default: loopback only.
+         */
+        allowHosts: z.preprocess(
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((h) => h.trim())
+                  .filter(Boolean)
+              : v,
+          z.array(z.string().regex(/^(\*\.)?[A-Za-z0-9._:-]+$/, 'a host name, an IP address or *.domain')),
+        ),
+        /** How long one delivery attempt may take (connect, send, answer). */
+        timeoutMs: z.coerce.number().int().min(100).max(120_000),
+        /** Delivery attempts before a delivery is given up (each failed attempt waits longer). */
+        attempts: z.coerce.number().int().min(1).max(100),
+        /** The wait after the first failed attempt; it doubles after each next one, up to `maxBackoffMs`. */
+        backoffMs: z.coerce.number().int().min(1).max(3_600_000),
+        maxBackoffMs: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 3_600_000),
+        /**
+         * The control plane's URL as receivers reach it, for the links in a delivery (results, JUnit);
+         * default: the API's own address.
+         */
+        publicUrl: z.union([z.url({ protocol: /^https?$/ }), z.literal('')]),
+      })
+      .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .strict();
@@ -77,6 +112,15 @@ const DEFAULTS: DevlabConfig = {
   api: { host: '127.0.0.1', port: 7420, auth: false },
   agent: { leaseTtlMs: 15_000, lockDurationMs: 30_000, maxSessions: 0, healthIntervalMs: 30_000 },
   history: { windowDays: 90, maxRows: 1_000_000 },
+  // 30 s, 1 min, 2 min, ... then hourly: 15 attempts span about 8 hours.
+  hooks: {
+    allowHosts: ['127.0.0.1', '::1', 'localhost'],
+    timeoutMs: 10_000,
+    attempts: 15,
+    backoffMs: 30_000,
+    maxBackoffMs: 3_600_000,
+    publicUrl: '',
+  },
   logLevel: 'info',
 };
 
@@ -101,6 +145,12 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_HEALTH_INTERVAL_MS: ['agent', 'healthIntervalMs'],
   DEVLAB_HISTORY_WINDOW_DAYS: ['history', 'windowDays'],
   DEVLAB_HISTORY_MAX_ROWS: ['history', 'maxRows'],
+  DEVLAB_HOOKS_ALLOW_HOSTS: ['hooks', 'allowHosts'],
+  DEVLAB_HOOKS_TIMEOUT_MS: ['hooks', 'timeoutMs'],
+  DEVLAB_HOOKS_ATTEMPTS: ['hooks', 'attempts'],
+  DEVLAB_HOOKS_BACKOFF_MS: ['hooks', 'backoffMs'],
+  DEVLAB_HOOKS_MAX_BACKOFF_MS: ['hooks', 'maxBackoffMs'],
+  DEVLAB_PUBLIC_URL: ['hooks', 'publicUrl'],
 };
 
 type Layer = Record<string, unknown>;

@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { modelTrusted } from '../../analysis/ranking/rank.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { buildApi } from '../api/app.ts';
 import { liveDevicesProvider } from '../api/live-devices.ts';
+import { registerHookApi } from '../api/routes/hooks.ts';
 import type { ReportProvider } from '../api/routes/report.ts';
 import { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { createLogger } from '../log/logger.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import { historyRanker } from '../history/history-ranker.ts';
+import { HookService } from '../hooks/hook-service.ts';
 import { snapshotPath } from '../history/history-snapshot.ts';
 import { LabHistory } from '../history/lab-history.ts';
 import { ModelTrainer } from '../history/model-trainer.ts';
@@ -32,6 +36,11 @@ export interface ControlPlaneServiceOptions {
   /** Bearer tokens on /api; default from the config (`api.auth`). */
   auth?: boolean;
   log?: (line: string) => void;
+  /**
+   * The process's structured log (`devlab server`'s): the HTTP API logs its requests to it (5xx with
+   * their cause, each line with its request id). Without it the API logs nothing.
+   */
+  logger?: Logger;
 }
 
 export interface ControlPlaneService {
@@ -44,6 +53,8 @@ export interface ControlPlaneService {
   trainer: ModelTrainer;
   /** The failure-prediction report of the lab's history (built in a helper process, once per history and model). */
   report: ReportProvider;
+  /** Signed outbound webhooks (`/api/hooks`). */
+  hooks: HookService;
   api: FastifyInstance;
   redis: Redis;
   close(): Promise<void>;
@@ -60,10 +71,8 @@ export async function startControlPlaneService(
   const redis = redisConnection(config.redisUrl);
   const catalog = await LabCatalog.load(store, options.suites);
   const keys = labKeys(config.redisPrefix);
-  const devices = new LabDevices(
-    loadInventory(options.inventoryFile),
-    new DeviceStateStore(redis, { prefix: keys.keyPrefix }),
-  );
+  const deviceStates = new DeviceStateStore(redis, { prefix: keys.keyPrefix });
+  const devices = new LabDevices(loadInventory(options.inventoryFile), deviceStates);
   // The history is replayed once here, then kept up to date from the control plane's events.
   const history = new LabHistory(store, config.history, {
     snapshotFile: snapshotPath(config.home),
@@ -101,13 +110,38 @@ export async function startControlPlaneService(
     ...(options.log ? { log: options.log } : {}),
   });
   history.follow(controlPlane.events);
+  // GET /metrics: the inventory's states and the model the plans rank with, read on each scrape.
+  const deviceIds = devices.inventory.map((d) => d.id);
+  controlPlane.metrics.watchDevices(() => deviceStates.states(deviceIds));
+  controlPlane.metrics.watchModel(() => {
+    const active = trainer.current();
+    return {
+      version: active?.version ?? null,
+      trusted: modelTrusted(active?.model ?? null),
+      lastTrainingFailed: trainer.lastError !== null,
+    };
+  });
+  // The links in a delivery: the configured public URL, else the API's own address once it listens.
+  let publicUrl = config.hooks.publicUrl || `http://${config.api.host}:${options.port || config.api.port}`;
+  const hooks = new HookService({
+    store,
+    redis,
+    keys,
+    settings: config.hooks,
+    logger: createLogger('hooks', config.logLevel),
+    baseUrl: () => publicUrl,
+    selectTests: (query) => catalog.select(query, history.queryHistory()),
+  });
+  // Before the start: its recovery may finish runs, and those are delivered too.
+  hooks.follow(controlPlane.events);
   await controlPlane.start();
+  await hooks.start();
   // Every finished run is new history: retrain in a helper process, never on a request.
   controlPlane.events.subscribe((event) => {
     if (event.type === 'run.finished') trainer.schedule();
   });
   const artifacts = new ArtifactStore(config.home, store.artifacts, {
-    logger: createLogger('server', config.logLevel),
+    logger: options.logger ?? createLogger('server', config.logLevel),
   });
   const report = predictionReport(storePath(config.home), history, trainer);
   const auth = options.auth ?? config.api.auth;
@@ -123,8 +157,11 @@ export async function startControlPlaneService(
     auth: { enabled: auth },
     devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
     report,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
+  registerHookApi(api, { hooks });
   const url = await api.listen({ host: config.api.host, port: options.port ?? config.api.port });
+  if (!config.hooks.publicUrl) publicUrl = url;
   return {
     url,
     store,
@@ -134,10 +171,13 @@ export async function startControlPlaneService(
     history,
     trainer,
     report,
+    hooks,
     api,
     redis,
     async close() {
       await api.close();
+      // Deliveries in flight end here; their retries wait in Redis for the next start.
+      await hooks.close();
       await controlPlane.stop();
       await trainer.idle();
       // Everything finished is in it: the next start replays only what finishes after this moment.

@@ -35,3 +35,6 @@ export function poolQueueName(pool: string): string {
 export function attemptJobId(jobId: string, attempt: number): string {
   return `${jobId}-a${attempt}`;
 }
+
+/** The queue of webhook deliveries (harness/hooks/), under the lab's prefix like the pool queues. */
+export const HOOKS_QUEUE = 'hooks';

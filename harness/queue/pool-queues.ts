@@ -6,6 +6,22 @@ import { attemptJobId, type LabKeys, poolQueueName } from './names.ts';
 /** Attempts added to a queue in one Redis round trip. */
 const ENQUEUE_SLICE = 500;
 
+/** Jobs read at each end of a queue for the age of its oldest waiting job (see `depths`). */
+const AGE_SAMPLE = 10;
+
+/** A pool queue's depth, as the metrics show it. */
+export interface PoolDepth {
+  pool: string;
+  /** Waiting for a device (BullMQ's waiting and prioritized jobs). */
+  waiting: number;
+  /** Taken by a device worker. */
+  active: number;
+  /** Retries waiting out their backoff. */
+  delayed: number;
+  /** Age of the oldest waiting job among those sampled (0 when none waits). */
+  oldestWaitingMs: number;
+}
+
 /** The control plane's handle on every pool queue: enqueue attempts, remove a cancelled run's jobs. */
 export class PoolQueues {
   private readonly queues = new Map<string, Queue>();
@@ -26,6 +42,8 @@ export class PoolQueues {
           removeOnFail: { age: 24 * 3600 },
         },
       });
+      // The queue's 'error' events are its connection's (the control plane's shared one, whose errors the
+      // control plane logs: see ControlPlane.start); a failed command rejects its own promise.
       queue.on('error', () => {});
       this.queues.set(pool, queue);
     }
@@ -62,6 +80,38 @@ export class PoolQueues {
     }
   }
 
+  /** The pools this control plane has queued attempts on since it started (recovered runs' pools too). */
+  pools(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /**
+   * Every known pool's depth: job counts (one round trip per pool) and the age of the oldest waiting job
+   * among the AGE_SAMPLE jobs at each end of its queue. Jobs wait in priority order (class, then rank),
+   * not in arrival order, so the oldest is found among the next to run and the last to run (the lowest
+   * class's lowest ranks, the ones a busy lab leaves waiting): a lower bound of the true oldest, read
+   * without going through a queue of 20,000 jobs.
+   */
+  async depths(now = Date.now()): Promise<PoolDepth[]> {
+    return Promise.all(
+      [...this.queues].map(async ([pool, queue]): Promise<PoolDepth> => {
+        const [counts, head, tail] = await Promise.all([
+          queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed'),
+          queue.getJobs(['waiting', 'prioritized'], 0, AGE_SAMPLE - 1, true),
+          queue.getJobs(['prioritized'], -AGE_SAMPLE, -1, true),
+        ]);
+        const oldest = Math.min(...[...head, ...tail].map((job) => job.timestamp));
+        return {
+          pool,
+          waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+          active: counts['active'] ?? 0,
+          delayed: counts['delayed'] ?? 0,
+          oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
+        };
+      }),
+    );
+  }
+
   /** Removes queued (not running) attempts; a running one is stopped by the cancel broadcast. */
   async remove(pool: string, jobId: string, attempt: number): Promise<boolean> {
     const job = await this.queue(pool).getJob(attemptJobId(jobId, attempt));
@@ -71,7 +121,10 @@ export class PoolQueues {
       await job.remove();
       return true;
     } catch {
-      return false; // it became active meanwhile; the cancel broadcast stops it
+      // It became active meanwhile (BullMQ refuses to remove a locked job): the cancel broadcast stops it.
+      // Safe for any other failure too: the cancelled job is closed in the store, so an attempt taken
+      // later is reported against a finished job and dropped.
+      return false;
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
+import { logConnectionErrors } from '../log/connection-errors.ts';
 import type { LabKeys } from './names.ts';
 
 /**
@@ -38,6 +39,45 @@ export async function reportStreamCounts(
   return { waiting, dead };
 }
 
+/**
+ * How far the control plane is behind the agents: reports in the stream (sent and not yet stored: a stored
+ * report is deleted), the ones of them read and not yet acknowledged (`pending`), and the dead letters.
+ */
+export async function reportStreamLag(
+  redis: Redis,
+  keys: LabKeys,
+): Promise<{ length: number; pending: number; dead: number }> {
+  const key = reportStreamKey(keys);
+  const [length, dead, pending] = await Promise.all([
+    redis.xlen(key),
+    redis.xlen(deadReportStreamKey(keys)),
+    // [count, first id, last id, consumers]; NOGROUP before the control plane first started: none pending.
+    redis.xpending(key, GROUP).then(
+      (reply) => Number((reply as [number | string])[0] ?? 0),
+      (err: Error) => {
+        if (err.message.includes('NOGROUP')) return 0;
+        throw err;
+      },
+    ),
+  ]);
+  return { length, pending, dead };
+}
+
+/** What a report says of itself, for a log line about it (it may be malformed: anything missing is left out). */
+export function reportContext(data: unknown): string {
+  if (typeof data !== 'object' || data === null) return 'report';
+  const r = data as Record<string, unknown>;
+  const parts = [
+    ['run', r['runId']],
+    ['job', r['jobId']],
+    ['attempt', r['attempt']],
+    ['device', r['deviceId']],
+  ]
+    .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+    .map(([k, v]) => `${k} ${String(v).slice(0, 200)}`);
+  return parts.length ? `report of ${parts.join(' ')}` : 'report';
+}
+
 type StreamEntry = [id: string, fields: string[]];
 type ReadReply = [key: string, entries: StreamEntry[]][] | null;
 
@@ -62,6 +102,8 @@ export interface ReportConsumerOptions {
    * that arrives while the consumer waits on an empty stream is read at once.
    */
   gatherMs?: number;
+  /** Where the consumer says what went wrong (a report not stored, Redis away); off by default. */
+  log?: (line: string) => void;
 }
 
 /** The control plane's side of the report stream: reads, hands each report over, acknowledges. */
@@ -72,7 +114,14 @@ export class ReportConsumer {
   /** When reports left pending by a failure are handed over again (0: none are). */
   private retryAt = 0;
 
+  /** The last read error logged: a Redis outage retried every 250 ms is one line, not one per retry. */
+  private lastReadError: string | null = null;
+
   constructor(private readonly options: ReportConsumerOptions) {}
+
+  private get log(): (line: string) => void {
+    return this.options.log ?? (() => {});
+  }
 
   /**
    * Resolves once every report already in the stream has been handed over (what a previous life read
@@ -82,7 +131,7 @@ export class ReportConsumer {
     await this.createGroup();
     this.stopping = false;
     this.reader = this.options.connection.duplicate();
-    this.reader.on('error', () => {});
+    logConnectionErrors(this.reader, 'report stream reader: Redis', this.log);
     let caughtUp: () => void = () => {};
     const ready = new Promise<void>((resolve) => (caughtUp = resolve));
     this.loop = this.run(caughtUp);
@@ -129,16 +178,26 @@ export class ReportConsumer {
         }
         const wait = this.retryAt ? Math.max(1, Math.min(blockMs, this.retryAt - Date.now())) : blockMs;
         const entries = await this.read(key, batch, '>', catchingUp ? undefined : wait);
+        if (this.lastReadError !== null) {
+          this.lastReadError = null;
+          this.log('report stream: reading again');
+        }
         if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
         if (!entries.length && catchingUp) doneCatchingUp();
         else if (entries.length && !catchingUp && gatherMs > 0)
           await new Promise((r) => setTimeout(r, gatherMs));
       } catch (err) {
         if (this.stopping) break;
+        const message = (err as Error).message;
+        if (message !== this.lastReadError) {
+          this.lastReadError = message;
+          this.log(`report stream: read failed, retrying (the reports wait in the stream): ${message}`);
+        }
         // Redis away at start: start() resolves, the reports are handed over once it is back.
         if (catchingUp) doneCatchingUp();
         // The stream and its group were deleted under a running control plane (a flushed Redis): again.
-        if (String((err as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => {});
+        // A failure here is the read's next failure, logged above on the next turn (if it differs).
+        if (String(message).includes('NOGROUP')) await this.createGroup().catch(() => {});
         // Redis away or restarting: the reports wait in the stream.
         await new Promise((r) => setTimeout(r, 250));
         this.retryAt ||= Date.now() + retryMs;
@@ -183,23 +242,38 @@ export class ReportConsumer {
   /** Hands a batch over at once (their store writes share one commit); true when all were taken. */
   private async deliver(key: string, entries: StreamEntry[]): Promise<boolean> {
     const outcomes = await Promise.all(
-      entries.map(async ([id, fields]): Promise<{ id: string; done: boolean; dead?: string }> => {
-        const text = fieldValue(fields, FIELD);
-        let data: unknown;
-        try {
-          data = JSON.parse(text ?? '');
-        } catch {
-          return { id, done: true, dead: `not JSON: ${String(text).slice(0, 200)}` };
-        }
-        try {
-          await this.options.handle(data);
-          return { id, done: true };
-        } catch (err) {
-          if (err instanceof MalformedMessageError) return { id, done: true, dead: err.message };
-          return { id, done: false };
-        }
-      }),
+      entries.map(
+        async ([id, fields]): Promise<{ id: string; done: boolean; dead?: string; failure?: string }> => {
+          const text = fieldValue(fields, FIELD);
+          let data: unknown;
+          try {
+            data = JSON.parse(text ?? '');
+          } catch {
+            const dead = `not JSON: ${String(text).slice(0, 200)}`;
+            this.log(`report ${id} set aside as a dead letter: ${dead}`);
+            return { id, done: true, dead };
+          }
+          try {
+            await this.options.handle(data);
+            return { id, done: true };
+          } catch (err) {
+            if (err instanceof MalformedMessageError) {
+              this.log(`${reportContext(data)} set aside as a dead letter (${id}): ${err.message}`);
+              return { id, done: true, dead: err.message };
+            }
+            // Left pending: handed over again after retryMs (a store write that failed, a busy database).
+            return { id, done: false, failure: `${reportContext(data)}: ${(err as Error).message}` };
+          }
+        },
+      ),
     );
+    const failed = outcomes.filter((o) => o.failure);
+    if (failed.length) {
+      // One line per batch (a store that fails every write would otherwise log each report every second).
+      this.log(
+        `${failed.length} of ${entries.length} reports not stored, kept pending for a retry; first: ${failed[0]!.failure}`,
+      );
+    }
     const done = outcomes.filter((o) => o.done).map((o) => o.id);
     if (done.length) {
       // Acknowledged, then deleted: a crash between the two leaves a stored report in the stream (never

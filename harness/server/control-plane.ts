@@ -13,7 +13,8 @@ import {
 import type { RunRequest, RunRequestInput } from '../protocol/run-request.ts';
 import { type LabKeys, labKeys } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
-import { ReportConsumer } from '../queue/report-stream.ts';
+import { LabMetrics } from '../metrics/lab-metrics.ts';
+import { ReportConsumer, reportStreamLag } from '../queue/report-stream.ts';
 import { failureSignature } from '../results/signature.ts';
 import { queuePriority } from '../scheduler/priority.ts';
 import { nextStep } from '../scheduler/retry-policy.ts';
@@ -66,6 +67,9 @@ export class ControlPlane {
   /** New runs whose first attempts are being queued (see `submit`). */
   private readonly enqueuer: RunEnqueuer;
   private readonly log: (line: string) => void;
+  /** This control plane's Prometheus metrics (`GET /metrics`), on a registry of its own. */
+  readonly metrics: LabMetrics;
+  private redisLogged = false;
 
   constructor(private readonly deps: ControlPlaneDeps) {
     this.now = deps.now ?? Date.now;
@@ -73,6 +77,13 @@ export class ControlPlane {
     this.keys = deps.keys ?? labKeys();
     this.events = new EventBus(deps.store.events, this.now);
     this.queues = new PoolQueues(deps.redis, this.keys);
+    this.metrics = new LabMetrics(
+      {
+        queues: () => this.queues.depths(this.now()),
+        reportStream: () => reportStreamLag(deps.redis, this.keys),
+      },
+      { log: this.log },
+    );
     this.enqueuer = new RunEnqueuer(this.queues, this.log);
     // Events of a transaction reach listeners only once it committed (none from one rolled back).
     this.writes = new WriteBatch((writes) => this.events.batch(() => deps.store.transaction(writes)));
@@ -84,15 +95,23 @@ export class ControlPlane {
 
   /** Stores the reports that wait, starts consuming agent reports, and re-enqueues what a previous life left half done. */
   async start(): Promise<void> {
+    // The connection's errors (its queues' too: they share it) are logged once per outage, not dropped.
+    if (!this.redisLogged) {
+      this.redisLogged = true;
+      logConnectionErrors(this.deps.redis, 'control plane: Redis', this.log);
+    }
     this.subscriber = this.deps.redis.duplicate();
     logConnectionErrors(this.subscriber, 'control plane: Redis subscriber (start notices)', this.log);
     this.subscriber.on('message', (_channel: string, text: string) => {
       try {
         this.consumeStarted(JSON.parse(text));
-      } catch {
-        // progress only: a malformed message is dropped
+      } catch (err) {
+        // Progress only (the attempt's report records it): a malformed notice is dropped, and said.
+        this.log(`start notice dropped (not JSON): ${(err as Error).message}: ${text.slice(0, 200)}`);
       }
     });
+    // Counted from the store before any report is consumed: each stored attempt is counted once.
+    this.metrics.initAttempts(this.store.attempts);
     await this.subscriber.subscribe(this.keys.startedChannel);
     // Reports of different jobs are independent (one job's attempts arrive one after another): a batch
     // of them is stored in one commit.
@@ -100,6 +119,7 @@ export class ControlPlane {
       connection: this.deps.redis,
       keys: this.keys,
       handle: (data) => this.consume(data),
+      log: this.log,
     });
     // The reports that arrived while no control plane ran are stored first: recovery then sees every
     // finished attempt and re-enqueues only what is really open.
@@ -111,6 +131,7 @@ export class ControlPlane {
     await this.enqueuer.stop();
     await this.reports?.stop();
     this.reports = null;
+    // Safe to ignore: a QUIT that fails means the connection is already gone, which is what stop wants.
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
     await this.queues.close();
@@ -222,6 +243,10 @@ export class ControlPlane {
   private consumeStarted(data: unknown): void {
     const started = attemptStartedSchema.safeParse(data);
     if (started.success) this.onStarted(started.data);
+    else
+      this.log(
+        `start notice dropped (malformed, the attempt's report records it): ${started.error.issues[0]?.message}`,
+      );
   }
 
   private async consume(data: unknown): Promise<void> {
@@ -235,8 +260,11 @@ export class ControlPlane {
   private onStarted(msg: AttemptStarted): void {
     this.writes
       .submit(() => this.recordStarted(msg))
-      .catch(() => {
-        // progress only: the report that follows records the attempt
+      .catch((err: unknown) => {
+        // Progress only: the report that follows records the attempt (and its start).
+        this.log(
+          `run ${msg.runId} job ${msg.jobId} attempt ${msg.attempt} device ${msg.deviceId}: start not recorded (its report will be): ${(err as Error).message}`,
+        );
       });
   }
 
@@ -271,16 +299,24 @@ export class ControlPlane {
    * writes is one SQLite transaction (one commit per report); a retry is enqueued after the commit.
    */
   async onReport(report: AttemptReport): Promise<void> {
-    const retry = await this.writes.submit(() => this.recordReport(report));
+    let inserted = false;
+    const retry = await this.writes.submit(() => {
+      const write = this.recordReport(report);
+      inserted = write.inserted;
+      return write.retry;
+    });
+    // Committed: counted once per stored attempt (a duplicate delivery inserts nothing).
+    if (inserted) this.metrics.attemptStored(report.status, report.error?.kind ?? null);
     if (retry) await this.queues.enqueue(retry.payload, retry.priority, retry.delayMs);
   }
 
-  private recordReport(
-    report: AttemptReport,
-  ): { payload: JobPayload; priority: number; delayMs: number } | null {
+  private recordReport(report: AttemptReport): {
+    retry: { payload: JobPayload; priority: number; delayMs: number } | null;
+    inserted: boolean;
+  } {
     const job = this.store.jobs.get(report.jobId);
     const run = this.store.runs.header(report.runId);
-    if (!job || !run || job.state === 'done') return null;
+    if (!job || !run || job.state === 'done') return { retry: null, inserted: false };
     const signature =
       report.error && report.status !== 'passed'
         ? failureSignature(report.error.message, report.error.stack)
@@ -294,7 +330,7 @@ export class ControlPlane {
     }
     const attempts = this.store.attempts.summaries(job.id);
     const latest = Math.max(...attempts.map((a) => a.attempt));
-    if (report.attempt < latest) return null;
+    if (report.attempt < latest) return { retry: null, inserted };
     const step = nextStep(attempts, {
       testRetries: job.maxRetries,
       infraRetries: run.request.options.infraRetries,
@@ -310,23 +346,23 @@ export class ControlPlane {
           message: report.error?.message ?? null,
         });
       }
+      const payload = this.payload(
+        run.id,
+        run.request,
+        job.id,
+        job.testId,
+        job.pool,
+        step.attempt,
+        job.timeoutMs,
+        step.avoidDevices,
+      );
       return {
-        payload: this.payload(
-          run.id,
-          run.request,
-          job.id,
-          job.testId,
-          job.pool,
-          step.attempt,
-          job.timeoutMs,
-          step.avoidDevices,
-        ),
-        priority: queuePriority(run.request.priority, job.seq),
-        delayMs: step.delayMs,
+        retry: { payload, priority: queuePriority(run.request.priority, job.seq), delayMs: step.delayMs },
+        inserted,
       };
     }
     this.finishJob(job, step.verdict, report, signature?.hash ?? null);
-    return null;
+    return { retry: null, inserted };
   }
 
   private finishJob(

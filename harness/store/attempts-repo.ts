@@ -71,6 +71,18 @@ export class AttemptsRepo {
     })();
   }
 
+  /**
+   * Stored attempts by outcome and error kind (null: no error), counted by SQLite in one aggregate query
+   * (the metrics' starting point; no row is read into JS).
+   */
+  countsByOutcome(): { status: AttemptStatus; errorKind: string | null; count: number }[] {
+    return this.db
+      .prepare(
+        'SELECT status, error_kind AS errorKind, COUNT(*) AS count FROM attempts GROUP BY status, error_kind',
+      )
+      .all() as { status: AttemptStatus; errorKind: string | null; count: number }[];
+  }
+
   listByJob(jobId: string): AttemptRow[] {
     return this.db
       .prepare(

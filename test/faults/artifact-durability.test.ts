@@ -116,7 +116,15 @@ interface JobResult {
   testId: string;
   verdict: string | null;
   attemptsDetail: { attempt: number; status: string; deviceId: string | null }[];
-  artifacts: { id: string; attempt: number; name: string; size: number; url: string; state: string; reason: string | null }[];
+  artifacts: {
+    id: string;
+    attempt: number;
+    name: string;
+    size: number;
+    url: string;
+    state: string;
+    reason: string | null;
+  }[];
 }
 
 /** A lab of its own (data dir, Redis prefix, suite, inventory) with its server and agents as processes. */

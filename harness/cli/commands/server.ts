@@ -46,6 +46,7 @@ export function registerServerCommand(program: Command): void {
           ...(agentToken ? { agentToken } : {}),
           ...(opts.auth ? { auth: true } : {}),
           log: (line) => logger.info(line),
+          logger,
         });
         const problems = service.catalog.catalog.problems;
         for (const p of problems) logger.warn({ file: p.file }, p.message);

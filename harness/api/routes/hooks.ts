@@ -1,0 +1,217 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { partnerScope } from '../../auth/principal.ts';
+import type { DeliveryView, HookService } from '../../hooks/hook-service.ts';
+import { HOOK_EVENTS, type HookRow } from '../../store/hooks-repo.ts';
+import { errors, json } from '../openapi.ts';
+
+export interface HookRouteDeps {
+  hooks: HookService;
+}
+
+const hookEventSchema = z.enum(HOOK_EVENTS);
+
+const newHookSchema = z
+  .object({
+    url: z
+      .string()
+      .min(1)
+      .max(2000)
+      .describe('where deliveries are POSTed; its host must be on the allow-list'),
+    events: z
+      .array(hookEventSchema)
+      .min(1)
+      .max(HOOK_EVENTS.length * 2)
+      .describe('what to be told about'),
+    query: z.string().max(2000).optional().describe('a test query: only events about a matching test'),
+    partner: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional()
+      .describe('an admin only: a hook for this partner\u2019s runs (absent: every partner\u2019s)'),
+  })
+  .strict();
+
+const hookSchema = z.object({
+  id: z.string(),
+  partner: z
+    .string()
+    .nullable()
+    .describe('whose runs it receives; null: every partner\u2019s (an admin\u2019s hook)'),
+  url: z.string(),
+  events: z.array(hookEventSchema),
+  query: z.string().nullable(),
+  createdAt: z.number(),
+});
+
+const createdHookSchema = hookSchema.extend({
+  secret: z.string().describe('the signing secret: shown this once, never again'),
+});
+
+const attemptSchema = z.object({
+  attempt: z.number().int(),
+  statusCode: z.number().int().nullable().describe('the receiver\u2019s HTTP status; null when none came'),
+  durationMs: z.number(),
+  error: z.string().nullable(),
+  manual: z.boolean().describe('sent by a redelivery'),
+  at: z.number(),
+});
+
+const deliverySchema = z.object({
+  id: z.string().describe('the X-Devlab-Delivery header: the same on every attempt and redelivery'),
+  hookId: z.string(),
+  event: hookEventSchema,
+  runId: z.string(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  log: z.array(attemptSchema),
+});
+
+const hookParams = z.object({ id: z.string().describe('hook id') });
+const deliveryParams = z.object({ deliveryId: z.string().describe('delivery id') });
+
+/** Only the fields a hook view names: never its secret. */
+const hookView = (h: HookRow): z.infer<typeof hookSchema> => ({
+  id: h.id,
+  partner: h.partner,
+  url: h.url,
+  events: h.events,
+  query: h.query,
+  createdAt: h.createdAt,
+});
+
+const deliveryView = (d: DeliveryView): z.infer<typeof deliverySchema> => ({
+  id: d.id,
+  hookId: d.hookId,
+  event: d.event,
+  runId: d.runId,
+  state: d.state,
+  attempts: d.attempts,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+  log: d.log.map(({ deliveryId: _d, ...a }) => a),
+});
+
+/**
+ * `/api/hooks`: signed outbound webhooks. A partner token manages its own partner's hooks (another
+ * partner's answers 404); an admin sees every hook and adds hooks for every partner's runs.
+ */
+export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.post(
+    '/api/hooks',
+    {
+      schema: {
+        summary: 'Subscribe a URL to run events; answers the signing secret once',
+        description:
+          'Each delivery is a POST of JSON signed with HMAC-SHA256 of the raw body in `X-Devlab-Signature-256: ' +
+          'sha256=<hex>`, with its id in `X-Devlab-Delivery` (the same on every retry). A URL whose host is ' +
+          'not on the lab\u2019s allow-list (`hooks.allowHosts`) is refused with a 400 naming `url`.',
+        body: newHookSchema,
+        response: {
+          201: json('the hook, with its secret (shown once)', createdHookSchema),
+          ...errors(400, 401, 429),
+        },
+      },
+    },
+    async (req, reply) => {
+      const created = hooks.add(partnerScope(req.principal), req.body);
+      return reply
+        .code(201)
+        .header('location', `/api/hooks/${created.id}`)
+        .send({ ...hookView(created), secret: created.secret });
+    },
+  );
+
+  api.get(
+    '/api/hooks',
+    {
+      schema: {
+        summary: 'Hooks (a partner token: its own); never their secrets',
+        response: { 200: json('hooks', z.array(hookSchema)), ...errors(401, 429) },
+      },
+    },
+    async (req) => hooks.list(partnerScope(req.principal)).map(hookView),
+  );
+
+  api.get(
+    '/api/hooks/:id',
+    {
+      schema: {
+        summary: 'A hook',
+        params: hookParams,
+        response: { 200: json('the hook', hookSchema), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req) => hookView(hooks.hook(partnerScope(req.principal), req.params.id)),
+  );
+
+  api.delete(
+    '/api/hooks/:id',
+    {
+      schema: {
+        summary: 'Remove a hook (its delivery log stays; pending deliveries are dropped)',
+        params: hookParams,
+        response: { 200: json('the removed hook', hookSchema), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req) => {
+      const scope = partnerScope(req.principal);
+      const hook = hooks.hook(scope, req.params.id);
+      hooks.remove(scope, hook.id);
+      return hookView(hook);
+    },
+  );
+
+  api.get(
+    '/api/hooks/:id/deliveries',
+    {
+      schema: {
+        summary: 'A hook\u2019s deliveries, newest first, each with its attempts (status, duration, error)',
+        params: hookParams,
+        querystring: z.object({ limit: z.string().optional().describe('how many, 1 to 500 (default 100)') }),
+        response: { 200: json('deliveries', z.array(deliverySchema)), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req) => {
+      const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
+      return hooks.deliveries(partnerScope(req.principal), req.params.id, limit).map(deliveryView);
+    },
+  );
+
+  api.get(
+    '/api/hooks/deliveries/:deliveryId',
+    {
+      schema: {
+        summary: 'A delivery with its attempts',
+        params: deliveryParams,
+        response: { 200: json('the delivery', deliverySchema), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req) => deliveryView(hooks.delivery(partnerScope(req.principal), req.params.deliveryId)),
+  );
+
+  api.post(
+    '/api/hooks/deliveries/:deliveryId/redeliver',
+    {
+      schema: {
+        summary: 'Send a delivery again now: the same body and delivery id, a fresh retry schedule',
+        params: deliveryParams,
+        response: { 202: json('the delivery, queued again', deliverySchema), ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .code(202)
+        .send(deliveryView(await hooks.redeliver(partnerScope(req.principal), req.params.deliveryId))),
+  );
+}
+
+/** The hook routes as a plugin of the control plane's API (after `buildApi`, before it listens). */
+export function registerHookApi(app: FastifyInstance, deps: HookRouteDeps): void {
+  app.register(async (api) => registerHookRoutes(api, deps));
+}

@@ -1,0 +1,163 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config.ts';
+import { HOOK_EVENTS } from '../../store/hooks-repo.ts';
+import { ApiClient, serverUrl } from '../api-client.ts';
+import { reportError } from './run.ts';
+
+interface HookView {
+  id: string;
+  partner: string | null;
+  url: string;
+  events: string[];
+  query: string | null;
+  createdAt: number;
+}
+
+interface DeliveryView {
+  id: string;
+  hookId: string;
+  event: string;
+  runId: string;
+  state: string;
+  attempts: number;
+  createdAt: number;
+  log: {
+    attempt: number;
+    statusCode: number | null;
+    durationMs: number;
+    error: string | null;
+    manual: boolean;
+    at: number;
+  }[];
+}
+
+interface ServerOption {
+  server?: string;
+  json?: boolean;
+}
+
+const client = (opts: ServerOption) =>
+  new ApiClient(serverUrl(loadConfig(), opts.server), process.env['DEVLAB_TOKEN']);
+
+const when = (ms: number) => new Date(ms).toISOString();
+
+function hookLine(h: HookView): string {
+  return `${h.id} ${h.partner ?? '(all partners)'} ${h.events.join(',')} ${h.url}${h.query ? ` query: ${h.query}` : ''}\n`;
+}
+
+function deliveryLines(d: DeliveryView): string {
+  const head = `${d.id} ${d.event} run ${d.runId} ${d.state} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'}) ${when(d.createdAt)}\n`;
+  const attempts = d.log.map(
+    (a) =>
+      `  #${a.attempt} ${when(a.at)} ${a.statusCode ?? '---'} ${a.durationMs} ms${a.manual ? ' (redelivery)' : ''}${a.error ? ` ${a.error}` : ''}\n`,
+  );
+  return head + attempts.join('');
+}
+
+/** Runs `fn` and prints its answer as JSON or through `text`; errors go to stderr with exit code 2. */
+async function act<T>(
+  opts: ServerOption,
+  fn: (api: ApiClient) => Promise<T>,
+  text: (v: T) => string,
+): Promise<void> {
+  try {
+    const value = await fn(client(opts));
+    process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : text(value));
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+/** `devlab hooks`: signed outbound webhooks through the control plane's API (`/api/hooks`). */
+export function registerHooksCommands(program: Command): void {
+  const hooks = program
+    .command('hooks')
+    .description(
+      'signed webhooks: tell a pipeline when runs finish or fail (DEVLAB_TOKEN scopes them to a partner)',
+    );
+  const withServer = (cmd: Command) =>
+    cmd.option('--server <url>', 'control plane URL').option('--json', 'print the answer as JSON');
+
+  withServer(
+    hooks
+      .command('add')
+      .description('subscribe a URL; prints the signing secret once')
+      .requiredOption('--url <url>', 'where deliveries are POSTed (its host must be on hooks.allowHosts)')
+      .requiredOption('--events <list>', `comma-separated: ${HOOK_EVENTS.join(', ')}`)
+      .option('--query <query>', 'only events about tests this test query selects')
+      .option(
+        '--partner <id>',
+        'with an admin token: only this partner\u2019s runs (default: every partner\u2019s)',
+      )
+      .addHelpText(
+        'after',
+        '\nExample:\n  $ devlab hooks add --url https://ci.example.com/devlab --events run.finished,job.failed\n' +
+          '  Verify each delivery: HMAC-SHA256 of the raw body with the secret = X-Devlab-Signature-256.',
+      ),
+  ).action((opts: ServerOption & { url: string; events: string; query?: string; partner?: string }) =>
+    act(
+      opts,
+      (api) =>
+        api.request<HookView & { secret: string }>('POST', '/api/hooks', {
+          url: opts.url,
+          events: opts.events
+            .split(',')
+            .map((e) => e.trim())
+            .filter(Boolean),
+          ...(opts.query ? { query: opts.query } : {}),
+          ...(opts.partner ? { partner: opts.partner } : {}),
+        }),
+      (h) => `${hookLine(h)}secret (shown once, keep it in your CI's secret store):\n${h.secret}\n`,
+    ),
+  );
+
+  withServer(hooks.command('list').description('hooks (never their secrets)')).action((opts: ServerOption) =>
+    act(
+      opts,
+      (api) => api.request<HookView[]>('GET', '/api/hooks'),
+      (rows) => (rows.length ? rows.map(hookLine).join('') : 'no hooks\n'),
+    ),
+  );
+
+  withServer(hooks.command('remove <hookId>').description('remove a hook; its delivery log stays')).action(
+    (hookId: string, opts: ServerOption) =>
+      act(
+        opts,
+        (api) => api.request<HookView>('DELETE', `/api/hooks/${encodeURIComponent(hookId)}`),
+        (h) => `removed ${h.id}\n`,
+      ),
+  );
+
+  withServer(
+    hooks
+      .command('deliveries <hookId>')
+      .description('a hook\u2019s deliveries, newest first, with every attempt (status, duration, error)')
+      .option('--limit <n>', 'how many', '20'),
+  ).action((hookId: string, opts: ServerOption & { limit: string }) =>
+    act(
+      opts,
+      (api) =>
+        api.request<DeliveryView[]>(
+          'GET',
+          `/api/hooks/${encodeURIComponent(hookId)}/deliveries?limit=${encodeURIComponent(opts.limit)}`,
+        ),
+      (rows) => (rows.length ? rows.map(deliveryLines).join('') : 'no deliveries\n'),
+    ),
+  );
+
+  withServer(
+    hooks
+      .command('redeliver <deliveryId>')
+      .description('send a delivery again now (same body, same X-Devlab-Delivery id)'),
+  ).action((deliveryId: string, opts: ServerOption) =>
+    act(
+      opts,
+      (api) =>
+        api.request<DeliveryView>(
+          'POST',
+          `/api/hooks/deliveries/${encodeURIComponent(deliveryId)}/redeliver`,
+        ),
+      (d) => `redelivery of ${d.id} queued\n`,
+    ),
+  );
+}
