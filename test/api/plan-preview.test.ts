@@ -97,6 +97,36 @@ describe('previewing a run (POST /api/runs/preview, `run submit --dry-run`) on t
     },
   );
 
+  it.skipIf(!up)(
+    'a catastrophic regex in the query or the selector holds nobody up: the preview and /api/health both answer',
+    async () => {
+      // With a backtracking engine `(.|.){1,22}Z` over the catalog's titles held the event loop 13 s.
+      const evil = '/(.|.){1,22}Z/';
+      const order: string[] = [];
+      const running = Promise.all([
+        preview({ query: `title:${evil}`, select: `name:${evil}` }).then(async (res) => {
+          order.push('preview');
+          return { status: res.status, body: (await res.json()) as PlanPreview & { error?: string } };
+        }),
+        preview({ query: `title:${evil} or tag:smoke` }).then(async (res) => {
+          order.push('preview');
+          return { status: res.status, body: (await res.json()) as PlanPreview & { error?: string } };
+        }),
+      ]);
+      const health = await fetch(`${server.url}/api/health`);
+      order.push('health');
+      expect(health.status).toBe(200);
+      const [none, smoke] = await running;
+      // Matched at once: no title or device name ends in Z, so nothing is planned; smoke tests still are.
+      expect(none.status).toBe(200);
+      expect(none.body.jobs).toEqual([]);
+      expect(smoke.status).toBe(200);
+      expect(smoke.body.jobs.length).toBeGreaterThan(0);
+      expect(order).toHaveLength(3);
+    },
+    10_000,
+  );
+
   it.skipIf(!up)('applies the time budget and says what it would leave out', async () => {
     const plan = (await (
       await preview({ query: 'tag:smoke', options: { budgetS: 1 } })
