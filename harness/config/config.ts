@@ -93,6 +93,17 @@ export const configSchema = z
          * default: the API's own address.
          */
         publicUrl: z.union([z.url({ protocol: /^https?$/ }), z.literal('')]),
+        /**
+         * The token of hooks with a `github` target (commit statuses): sent as `Authorization: Bearer` to
+         * `githubApiUrl` only, never stored with a delivery or logged. Needs "Commit statuses: write" on
+         * the repositories hooks name. DEVLAB_GITHUB_TOKEN.
+         */
+        githubToken: z.string().max(1000),
+        /**
+         * GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`); its host must be on
+         * `allowHosts` too. DEVLAB_GITHUB_API_URL.
+         */
+        githubApiUrl: z.url({ protocol: /^https?$/ }),
       })
       .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -120,6 +131,8 @@ const DEFAULTS: DevlabConfig = {
     backoffMs: 30_000,
     maxBackoffMs: 3_600_000,
     publicUrl: '',
+    githubToken: '',
+    githubApiUrl: 'https://api.github.com',
   },
   logLevel: 'info',
 };
@@ -151,6 +164,8 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_HOOKS_BACKOFF_MS: ['hooks', 'backoffMs'],
   DEVLAB_HOOKS_MAX_BACKOFF_MS: ['hooks', 'maxBackoffMs'],
   DEVLAB_PUBLIC_URL: ['hooks', 'publicUrl'],
+  DEVLAB_GITHUB_TOKEN: ['hooks', 'githubToken'],
+  DEVLAB_GITHUB_API_URL: ['hooks', 'githubApiUrl'],
 };
 
 type Layer = Record<string, unknown>;

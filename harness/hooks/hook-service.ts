@@ -16,11 +16,12 @@ import {
   HooksRepo,
   type SigningHook,
 } from '../store/hooks-repo.ts';
-import type { RunRow } from '../store/runs-repo.ts';
+import { isRunOver, type RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { checkHookUrl } from './allow-list.ts';
-import { failedJob, type HookPayload, runSummary } from './payload.ts';
+import { type FailingPair, failedJob, type HookPayload, type RunSummary, runSummary } from './payload.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, HOOK_HEADER, SIGNATURE_HEADER, signBody } from './signature.ts';
+import { commitSha, githubStatus, resolveTarget, spinnakerTrigger, type TargetInput } from './targets.ts';
 
 export type HookSettings = DevlabConfig['hooks'];
 
@@ -43,9 +44,11 @@ export interface HookServiceDeps {
   now?: () => number;
 }
 
-export interface NewHook {
-  url: string;
-  events: HookEvent[];
+export interface NewHook extends TargetInput {
+  /** The receiver (generic) or Gate's base URL (spinnaker); a github target's comes from the config. */
+  url?: string | undefined;
+  /** What to be told about; a spinnaker or github target has defaults (see targets.ts). */
+  events?: HookEvent[] | undefined;
   query?: string | null | undefined;
   /** An admin's hook for one partner's runs; absent: a partner's own, or an admin's for every partner. */
   partner?: string | null | undefined;
@@ -73,6 +76,35 @@ interface Outcome {
 /** Whether a scope (a partner, or null for an admin) may see a hook. */
 function visible(scope: string | null, hook: HookRow): boolean {
   return scope === null || hook.partner === scope;
+}
+
+/** The start of an answer's body, read up to `max` bytes (the rest is dropped). */
+async function answerStart(res: Response, max = 8192): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+/** The `message` of a JSON error answer (GitHub's, Gate's), for the delivery log. */
+async function answerMessage(res: Response): Promise<string | null> {
+  try {
+    const parsed = JSON.parse(await answerStart(res)) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message.slice(0, 300) : null;
+  } catch {
+    return null;
+  }
 }
 
 function fetchError(err: unknown, timeoutMs: number): string {
@@ -163,21 +195,29 @@ export class HookService {
 
   /** Adds a hook for `scope`'s runs (an admin: every partner's, or `partner`'s); the secret is returned once. */
   add(scope: string | null, input: NewHook): SigningHook {
-    checkHookUrl(input.url, this.deps.settings.allowHosts);
-    const events = [...new Set(input.events)];
-    if (events.length === 0)
-      throw new RequestError('events', `events: give one or more of ${HOOK_EVENTS.join(', ')}`);
-    for (const e of events)
+    for (const e of input.events ?? [])
       if (!(HOOK_EVENTS as readonly string[]).includes(e))
         throw new RequestError('events', `events: ${e} is not one of ${HOOK_EVENTS.join(', ')}`);
+    const resolved = resolveTarget(input, this.deps.settings);
+    const { events } = resolved;
+    if (events.length === 0)
+      throw new RequestError('events', `events: give one or more of ${HOOK_EVENTS.join(', ')}`);
     if (scope !== null && input.partner != null && input.partner !== scope)
       throw new RequestError('partner', `partner: this token adds hooks for partner ${scope} only`);
     const query = input.query?.trim() || null;
     // A bad query is a 400 with its caret now, not a silent non-match at delivery time.
     if (query !== null && this.deps.selectTests) this.deps.selectTests(query);
-    const hook = this.repo.create({ partner: scope ?? input.partner ?? null, url: input.url, events, query });
+    const hook = this.repo.create({
+      partner: scope ?? input.partner ?? null,
+      url: resolved.url,
+      events,
+      query,
+      target: resolved.target,
+      targetOptions: resolved.targetOptions,
+      onlyPassed: resolved.onlyPassed,
+    });
     this.log.info(
-      { hook: hook.id, partner: hook.partner, host: new URL(hook.url).host, events },
+      { hook: hook.id, partner: hook.partner, target: hook.target, host: new URL(hook.url).host, events },
       'hook added',
     );
     return hook;
@@ -233,6 +273,7 @@ export class HookService {
   private onEvent(event: StoredEvent): void {
     try {
       if (event.type === 'run.finished' || event.type === 'run.cancelled') this.runEnded(event);
+      else if (event.type === 'run.created') this.runStarted(event);
       else if (event.type === 'job.finished' && isTestFailureName(String(event.payload['verdict'] ?? '')))
         this.jobFailed(event);
     } catch (err) {
@@ -274,26 +315,63 @@ export class HookService {
     return ids === null || testIds.some((t) => ids.has(t));
   }
 
+  /** Whether a hook is sent `event` about `run` (`onlyPassed`: run.finished of passed runs only). */
+  private wants(hook: HookRow, event: HookEvent, run: RunRow): boolean {
+    return hook.events.includes(event) && (!hook.onlyPassed || run.status === 'passed');
+  }
+
+  /** A delivery's body as its target reads it: the devlab event, Gate's trigger payload, or a commit status. */
+  private body(
+    hook: HookRow,
+    event: HookEvent,
+    at: string,
+    run: RunSummary,
+    job?: FailingPair & { jobId: string },
+  ): string {
+    if (hook.target === 'spinnaker') return JSON.stringify(spinnakerTrigger(event, at, run, job));
+    if (hook.target === 'github')
+      return JSON.stringify(
+        githubStatus(event, run, hook.targetOptions.context ?? 'devlab', this.deps.baseUrl()),
+      );
+    return JSON.stringify({ event, at, run, ...(job ? { job } : {}) } satisfies HookPayload);
+  }
+
+  /** A run was planned and queued: `run.started` (a github target's `pending`). */
+  private runStarted(event: StoredEvent): void {
+    const run = this.deps.store.runs.get(event.runId);
+    if (!run) return;
+    const hooks = this.repo.receiving(run.partner).filter((h) => this.wants(h, 'run.started', run));
+    if (hooks.length === 0) return;
+    const jobs = this.deps.store.jobs.listByRun(run.id);
+    const testIds = [...new Set(jobs.map((j) => j.testId))];
+    const summary = runSummary(this.deps.store, run, this.deps.baseUrl(), 'counts only');
+    const at = new Date(event.at).toISOString();
+    for (const hook of hooks)
+      if (this.matches(hook, testIds))
+        this.record(
+          hook,
+          'run.started',
+          `run.started:${run.id}`,
+          run,
+          this.body(hook, 'run.started', at, summary),
+        );
+  }
+
   private runEnded(event: StoredEvent): void {
     const run = this.deps.store.runs.get(event.runId);
     if (!run) return;
     const wanted: HookEvent[] = ['run.finished'];
     if (run.status === 'failed' || run.status === 'error') wanted.push('run.failed');
-    const hooks = this.repo.receiving(run.partner).filter((h) => wanted.some((e) => h.events.includes(e)));
+    const hooks = this.repo.receiving(run.partner).filter((h) => wanted.some((e) => this.wants(h, e, run)));
     if (hooks.length === 0) return;
     const jobs = this.deps.store.jobs.listByRun(run.id);
     const testIds = [...new Set(jobs.map((j) => j.testId))];
     const summary = runSummary(this.deps.store, run, this.deps.baseUrl(), jobs);
-    for (const name of wanted) {
-      const body = JSON.stringify({
-        event: name,
-        at: new Date(event.at).toISOString(),
-        run: summary,
-      } satisfies HookPayload);
+    const at = new Date(event.at).toISOString();
+    for (const name of wanted)
       for (const hook of hooks)
-        if (hook.events.includes(name) && this.matches(hook, testIds))
-          this.record(hook, name, `${name}:${run.id}`, run, body);
-    }
+        if (this.wants(hook, name, run) && this.matches(hook, testIds))
+          this.record(hook, name, `${name}:${run.id}`, run, this.body(hook, name, at, summary));
   }
 
   private jobFailed(event: StoredEvent): void {
@@ -303,15 +381,21 @@ export class HookService {
     if (!job || !run) return;
     const hooks = this.repo
       .receiving(run.partner)
-      .filter((h) => h.events.includes('job.failed') && this.matches(h, [job.testId]));
+      .filter(
+        (h) => h.target !== 'github' && this.wants(h, 'job.failed', run) && this.matches(h, [job.testId]),
+      );
     if (hooks.length === 0) return;
-    const body = JSON.stringify({
-      event: 'job.failed',
-      at: new Date(event.at).toISOString(),
-      run: runSummary(this.deps.store, run, this.deps.baseUrl(), 'counts only'),
-      job: failedJob(job),
-    } satisfies HookPayload);
-    for (const hook of hooks) this.record(hook, 'job.failed', `job.failed:${job.id}`, run, body);
+    const at = new Date(event.at).toISOString();
+    const summary = runSummary(this.deps.store, run, this.deps.baseUrl(), 'counts only');
+    const pair = failedJob(job);
+    for (const hook of hooks)
+      this.record(
+        hook,
+        'job.failed',
+        `job.failed:${job.id}`,
+        run,
+        this.body(hook, 'job.failed', at, summary, pair),
+      );
   }
 
   private record(hook: HookRow, event: HookEvent, eventKey: string, run: RunRow, body: string): void {
@@ -385,9 +469,28 @@ export class HookService {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     let url: URL;
+    const extra: Record<string, string> = {};
     try {
+      let target = hook.url;
+      if (hook.target === 'github') {
+        const run = this.deps.store.runs.get(delivery.runId);
+        const sha = run ? commitSha(run.build) : null;
+        if (!run || sha === null)
+          throw new Error(
+            `not sent: build ${JSON.stringify(run?.build ?? '?')} is not a commit SHA (40 hex digits, or <version>@<sha>): a commit status needs the commit`,
+          );
+        // A pending status retried after the run finished would hide the final one.
+        if (delivery.event === 'run.started' && isRunOver(run.status))
+          throw new Error('not sent: the run is over, its final status supersedes pending');
+        if (!this.deps.settings.githubToken)
+          throw new Error('not sent: no GitHub token (hooks.githubToken / DEVLAB_GITHUB_TOKEN)');
+        target = `${hook.url}/${sha}`;
+        extra['authorization'] = `Bearer ${this.deps.settings.githubToken}`;
+        extra['accept'] = 'application/vnd.github+json';
+        extra['x-github-api-version'] = '2022-11-28';
+      }
       // The allow-list may have shrunk since the hook was added.
-      url = checkHookUrl(hook.url, allowHosts);
+      url = checkHookUrl(target, allowHosts);
     } catch (err) {
       return { ok: false, statusCode: null, durationMs: 0, error: (err as Error).message, permanent: true };
     }
@@ -408,11 +511,17 @@ export class HookService {
           [EVENT_HEADER]: delivery.event,
           [HOOK_HEADER]: hook.id,
           'X-Devlab-Attempt': String(attempt),
+          ...extra,
         },
       });
-      // The answer's body is not read: its status is all a delivery needs.
-      await res.body?.cancel().catch(() => {});
       const statusCode = res.status;
+      // A generic receiver's answer is not read: its status is all a delivery needs. GitHub and Gate
+      // say why they refused in a JSON `message`, kept in the log.
+      const why =
+        hook.target !== 'generic' && (statusCode < 200 || statusCode >= 300)
+          ? await answerMessage(res)
+          : null;
+      await res.body?.cancel().catch(() => {});
       if (statusCode >= 200 && statusCode < 300)
         return { ok: true, statusCode, durationMs: elapsed(), error: null, permanent: false };
       if (statusCode >= 300 && statusCode < 400) {
@@ -427,7 +536,8 @@ export class HookService {
       }
       // Client errors other than timeouts and throttling will answer the same again.
       const permanent = statusCode < 500 && statusCode !== 408 && statusCode !== 429;
-      return { ok: false, statusCode, durationMs: elapsed(), error: `HTTP ${statusCode}`, permanent };
+      const error = why ? `HTTP ${statusCode}: ${why}` : `HTTP ${statusCode}`;
+      return { ok: false, statusCode, durationMs: elapsed(), error, permanent };
     } catch (err) {
       return {
         ok: false,

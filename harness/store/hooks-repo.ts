@@ -2,8 +2,22 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from './database.ts';
 
 /** What a hook can subscribe to (see harness/hooks/hook-service.ts for when each is sent). */
-export const HOOK_EVENTS = ['run.finished', 'run.failed', 'job.failed'] as const;
+export const HOOK_EVENTS = ['run.started', 'run.finished', 'run.failed', 'job.failed'] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+/**
+ * What a delivery is shaped for (see harness/hooks/targets.ts): the signed devlab event, a Spinnaker Gate
+ * webhook trigger, or a GitHub commit status.
+ */
+export const HOOK_TARGETS = ['generic', 'spinnaker', 'github'] as const;
+export type HookTarget = (typeof HOOK_TARGETS)[number];
+
+/** A target's settings: `source` for spinnaker; `repo` (owner/name) and `context` for github. */
+export interface HookTargetOptions {
+  source?: string;
+  repo?: string;
+  context?: string;
+}
 
 export interface HookRow {
   id: string;
@@ -13,6 +27,10 @@ export interface HookRow {
   events: HookEvent[];
   /** A test query: only events about a matching test (job.failed) or a run with one (run.*). */
   query: string | null;
+  target: HookTarget;
+  targetOptions: HookTargetOptions;
+  /** run.finished only for runs that passed (a promotion pipeline's trigger). */
+  onlyPassed: boolean;
   createdAt: number;
   removedAt: number | null;
 }
@@ -55,6 +73,9 @@ interface RawHook {
   events_json: string;
   query: string | null;
   secret: string;
+  target: string;
+  target_json: string;
+  only_passed: number;
   created_at: number;
   removed_at: number | null;
 }
@@ -65,6 +86,9 @@ const hookRow = (r: RawHook): HookRow => ({
   url: r.url,
   events: JSON.parse(r.events_json) as HookEvent[],
   query: r.query,
+  target: r.target as HookTarget,
+  targetOptions: JSON.parse(r.target_json) as HookTargetOptions,
+  onlyPassed: r.only_passed === 1,
   createdAt: r.created_at,
   removedAt: r.removed_at,
 });
@@ -85,6 +109,9 @@ export class HooksRepo {
     url: string;
     events: HookEvent[];
     query: string | null;
+    target?: HookTarget;
+    targetOptions?: HookTargetOptions;
+    onlyPassed?: boolean;
   }): SigningHook {
     const row: SigningHook = {
       id: `hook-${randomBytes(6).toString('hex')}`,
@@ -92,15 +119,30 @@ export class HooksRepo {
       url: hook.url,
       events: [...new Set(hook.events)],
       query: hook.query,
+      target: hook.target ?? 'generic',
+      targetOptions: hook.targetOptions ?? {},
+      onlyPassed: hook.onlyPassed ?? false,
       secret: `dlh_${randomBytes(32).toString('base64url')}`,
       createdAt: this.now(),
       removedAt: null,
     };
     this.db
       .prepare(
-        'INSERT INTO hooks (id, partner, url, events_json, query, secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO hooks (id, partner, url, events_json, query, secret, target, target_json, only_passed, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(row.id, row.partner, row.url, JSON.stringify(row.events), row.query, row.secret, row.createdAt);
+      .run(
+        row.id,
+        row.partner,
+        row.url,
+        JSON.stringify(row.events),
+        row.query,
+        row.secret,
+        row.target,
+        JSON.stringify(row.targetOptions),
+        row.onlyPassed ? 1 : 0,
+        row.createdAt,
+      );
     return row;
   }
 

@@ -164,4 +164,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, attempt)
   );
   `,
+  // Hook targets (harness/hooks/targets.ts): what a delivery is shaped for and where it goes — `generic`
+  // (the signed devlab event), `spinnaker` (a Gate webhook trigger; `target_json` has its source) or
+  // `github` (a commit status; `target_json` has the repository and status context); `only_passed` sends
+  // run.finished for passed runs only.
+  `
+  ALTER TABLE hooks ADD COLUMN target TEXT NOT NULL DEFAULT 'generic';
+  ALTER TABLE hooks ADD COLUMN target_json TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE hooks ADD COLUMN only_passed INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import type { DeliveryView, HookService } from '../../hooks/hook-service.ts';
-import { HOOK_EVENTS, type HookRow } from '../../store/hooks-repo.ts';
+import { HOOK_EVENTS, HOOK_TARGETS, type HookRow } from '../../store/hooks-repo.ts';
 import { errors, json } from '../openapi.ts';
 
 export interface HookRouteDeps {
@@ -14,16 +14,36 @@ const hookEventSchema = z.enum(HOOK_EVENTS);
 
 const newHookSchema = z
   .object({
+    target: z
+      .enum(HOOK_TARGETS)
+      .optional()
+      .describe(
+        'generic (default): the signed devlab event; spinnaker: a Gate webhook trigger; github: a commit status',
+      ),
     url: z
       .string()
       .min(1)
       .max(2000)
-      .describe('where deliveries are POSTed; its host must be on the allow-list'),
+      .optional()
+      .describe(
+        'generic: where deliveries are POSTed; spinnaker: Gate\u2019s base URL; github: not given (hooks.githubApiUrl). Its host must be on the allow-list',
+      ),
     events: z
       .array(hookEventSchema)
       .min(1)
       .max(HOOK_EVENTS.length * 2)
-      .describe('what to be told about'),
+      .optional()
+      .describe(
+        'what to be told about; default for spinnaker: run.finished, for github: run.started and run.finished',
+      ),
+    spinnakerSource: z
+      .string()
+      .max(100)
+      .optional()
+      .describe('spinnaker: the webhook trigger\u2019s source (POST <url>/webhooks/webhook/<source>)'),
+    githubRepo: z.string().max(200).optional().describe('github: owner/name of the repository'),
+    githubContext: z.string().max(100).optional().describe('github: the status context (default devlab)'),
+    onlyPassed: z.boolean().optional().describe('run.finished only for runs that passed'),
     query: z.string().max(2000).optional().describe('a test query: only events about a matching test'),
     partner: z
       .string()
@@ -39,9 +59,16 @@ const hookSchema = z.object({
     .string()
     .nullable()
     .describe('whose runs it receives; null: every partner\u2019s (an admin\u2019s hook)'),
-  url: z.string(),
+  url: z
+    .string()
+    .describe('where deliveries go (spinnaker: Gate\u2019s trigger URL; github: the statuses URL)'),
   events: z.array(hookEventSchema),
   query: z.string().nullable(),
+  target: z.enum(HOOK_TARGETS),
+  spinnakerSource: z.string().nullable(),
+  githubRepo: z.string().nullable(),
+  githubContext: z.string().nullable(),
+  onlyPassed: z.boolean(),
   createdAt: z.number(),
 });
 
@@ -80,6 +107,11 @@ const hookView = (h: HookRow): z.infer<typeof hookSchema> => ({
   url: h.url,
   events: h.events,
   query: h.query,
+  target: h.target,
+  spinnakerSource: h.targetOptions.source ?? null,
+  githubRepo: h.targetOptions.repo ?? null,
+  githubContext: h.targetOptions.context ?? null,
+  onlyPassed: h.onlyPassed,
   createdAt: h.createdAt,
 });
 
@@ -110,7 +142,11 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
         description:
           'Each delivery is a POST of JSON signed with HMAC-SHA256 of the raw body in `X-Devlab-Signature-256: ' +
           'sha256=<hex>`, with its id in `X-Devlab-Delivery` (the same on every retry). A URL whose host is ' +
-          'not on the lab\u2019s allow-list (`hooks.allowHosts`) is refused with a 400 naming `url`.',
+          'not on the lab\u2019s allow-list (`hooks.allowHosts`) is refused with a 400 naming `url`. ' +
+          '`target: spinnaker` POSTs Gate\u2019s webhook trigger payload (`parameters`, `artifacts`, ' +
+          'top-level `verdict`/`build`/`runId`/`partner` for payload constraints) to ' +
+          '`<url>/webhooks/webhook/<spinnakerSource>`; `target: github` sets a commit status on the run\u2019s ' +
+          'build (a 40-hex SHA) in `githubRepo`, with the lab\u2019s token.',
         body: newHookSchema,
         response: {
           201: json('the hook, with its secret (shown once)', createdHookSchema),

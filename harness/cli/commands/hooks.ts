@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.ts';
-import { HOOK_EVENTS } from '../../store/hooks-repo.ts';
+import { HOOK_EVENTS, HOOK_TARGETS } from '../../store/hooks-repo.ts';
 import { ApiClient, serverUrl } from '../api-client.ts';
 import { reportError } from './run.ts';
 
@@ -10,6 +10,11 @@ interface HookView {
   url: string;
   events: string[];
   query: string | null;
+  target: string;
+  spinnakerSource: string | null;
+  githubRepo: string | null;
+  githubContext: string | null;
+  onlyPassed: boolean;
   createdAt: number;
 }
 
@@ -42,7 +47,13 @@ const client = (opts: ServerOption) =>
 const when = (ms: number) => new Date(ms).toISOString();
 
 function hookLine(h: HookView): string {
-  return `${h.id} ${h.partner ?? '(all partners)'} ${h.events.join(',')} ${h.url}${h.query ? ` query: ${h.query}` : ''}\n`;
+  const target =
+    h.target === 'github'
+      ? ` github ${h.githubRepo} context: ${h.githubContext}`
+      : h.target === 'spinnaker'
+        ? ` spinnaker source: ${h.spinnakerSource}`
+        : '';
+  return `${h.id} ${h.partner ?? '(all partners)'} ${h.events.join(',')} ${h.url}${target}${h.onlyPassed ? ' only passed runs' : ''}${h.query ? ` query: ${h.query}` : ''}\n`;
 }
 
 function deliveryLines(d: DeliveryView): string {
@@ -82,8 +93,23 @@ export function registerHooksCommands(program: Command): void {
     hooks
       .command('add')
       .description('subscribe a URL; prints the signing secret once')
-      .requiredOption('--url <url>', 'where deliveries are POSTed (its host must be on hooks.allowHosts)')
-      .requiredOption('--events <list>', `comma-separated: ${HOOK_EVENTS.join(', ')}`)
+      .option(
+        '--target <kind>',
+        `${HOOK_TARGETS.join(' | ')}: the signed devlab event, a Spinnaker webhook trigger, a GitHub commit status`,
+        'generic',
+      )
+      .option(
+        '--url <url>',
+        'generic: where deliveries are POSTed; spinnaker: Gate\u2019s base URL (its host must be on hooks.allowHosts)',
+      )
+      .option(
+        '--events <list>',
+        `comma-separated: ${HOOK_EVENTS.join(', ')} (spinnaker default run.finished; github default run.started,run.finished)`,
+      )
+      .option('--spinnaker-source <source>', 'spinnaker: the webhook trigger\u2019s source')
+      .option('--github-repo <owner/name>', 'github: the repository whose commits get statuses')
+      .option('--github-context <context>', 'github: the status context (default devlab)')
+      .option('--only-passed', 'send run.finished only for runs that passed (e.g. to start a promotion)')
       .option('--query <query>', 'only events about tests this test query selects')
       .option(
         '--partner <id>',
@@ -91,24 +117,48 @@ export function registerHooksCommands(program: Command): void {
       )
       .addHelpText(
         'after',
-        '\nExample:\n  $ devlab hooks add --url https://ci.example.com/devlab --events run.finished,job.failed\n' +
-          '  Verify each delivery: HMAC-SHA256 of the raw body with the secret = X-Devlab-Signature-256.',
+        '\nExamples:\n  $ devlab hooks add --url https://ci.example.com/devlab --events run.finished,job.failed\n' +
+          '  Verify each delivery: HMAC-SHA256 of the raw body with the secret = X-Devlab-Signature-256.\n' +
+          '  $ devlab hooks add --target spinnaker --url https://gate.example.net --spinnaker-source devlab-cert --only-passed\n' +
+          '  $ devlab hooks add --target github --github-repo acme/player   # the run\u2019s build is the commit SHA',
       ),
-  ).action((opts: ServerOption & { url: string; events: string; query?: string; partner?: string }) =>
-    act(
-      opts,
-      (api) =>
-        api.request<HookView & { secret: string }>('POST', '/api/hooks', {
-          url: opts.url,
-          events: opts.events
-            .split(',')
-            .map((e) => e.trim())
-            .filter(Boolean),
-          ...(opts.query ? { query: opts.query } : {}),
-          ...(opts.partner ? { partner: opts.partner } : {}),
-        }),
-      (h) => `${hookLine(h)}secret (shown once, keep it in your CI's secret store):\n${h.secret}\n`,
-    ),
+  ).action(
+    (
+      opts: ServerOption & {
+        target: string;
+        url?: string;
+        events?: string;
+        spinnakerSource?: string;
+        githubRepo?: string;
+        githubContext?: string;
+        onlyPassed?: boolean;
+        query?: string;
+        partner?: string;
+      },
+    ) =>
+      act(
+        opts,
+        (api) =>
+          api.request<HookView & { secret: string }>('POST', '/api/hooks', {
+            target: opts.target,
+            ...(opts.url ? { url: opts.url } : {}),
+            ...(opts.events
+              ? {
+                  events: opts.events
+                    .split(',')
+                    .map((e) => e.trim())
+                    .filter(Boolean),
+                }
+              : {}),
+            ...(opts.spinnakerSource ? { spinnakerSource: opts.spinnakerSource } : {}),
+            ...(opts.githubRepo ? { githubRepo: opts.githubRepo } : {}),
+            ...(opts.githubContext ? { githubContext: opts.githubContext } : {}),
+            ...(opts.onlyPassed ? { onlyPassed: true } : {}),
+            ...(opts.query ? { query: opts.query } : {}),
+            ...(opts.partner ? { partner: opts.partner } : {}),
+          }),
+        (h) => `${hookLine(h)}secret (shown once, keep it in your CI's secret store):\n${h.secret}\n`,
+      ),
   );
 
   withServer(hooks.command('list').description('hooks (never their secrets)')).action((opts: ServerOption) =>
