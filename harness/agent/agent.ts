@@ -7,8 +7,9 @@ import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { groupPools } from '../planner/pools.ts';
 import type { AttemptReport } from '../protocol/job.ts';
+import type { ReportedMark } from '../queue/execution-marks.ts';
 import { type LabKeys, labKeys } from '../queue/names.ts';
-import { sendReport } from '../queue/report-stream.ts';
+import { prepareReportConnection, sendReport } from '../queue/report-stream.ts';
 import { Semaphore } from '../queue/semaphore.ts';
 import type { ArtifactSink } from './artifact-sink.ts';
 import { DeviceWorker } from './device-worker.ts';
@@ -87,6 +88,7 @@ export class Agent {
     // of the device workers, issued in the same turn (a report and the lease kept with it, or several
     // devices' reports), then share one socket write.
     const commands = connection.duplicate({ enableAutoPipelining: true });
+    prepareReportConnection(commands);
     logConnectionErrors(commands, `agent ${this.options.agentId}: Redis (leases, reports)`, this.log);
     this.commands = commands;
     const leases = new LeaseManager(commands, { prefix: keys.keyPrefix });
@@ -109,7 +111,7 @@ export class Agent {
           tests: this.options.tests,
           artifacts: this.options.artifacts,
           appUrl: this.options.appUrl,
-          report: (message) => this.report(message),
+          report: (message, mark) => this.report(message, mark),
           track: (runId, controller) => this.track(runId, controller),
           ...(this.options.onInfraError ? { onInfraError: this.options.onInfraError } : {}),
           log: this.log,
@@ -136,7 +138,10 @@ export class Agent {
     this.keys = null;
   }
 
-  private async report(message: AttemptReport | Record<string, unknown>): Promise<void> {
+  private async report(
+    message: AttemptReport | Record<string, unknown>,
+    mark?: { jobKey: string; value: ReportedMark },
+  ): Promise<void> {
     const { keys, commands } = this;
     if (!keys || !commands) throw new Error('agent is not started');
     if ((message as { type?: string }).type === 'started') {
@@ -144,7 +149,8 @@ export class Agent {
       return;
     }
     // A report sent twice (a lost reply) is stored once: the control plane writes per job and attempt.
-    await sendReport(commands, keys, message);
+    // With its queue job marked as reported, a second delivery of that job is not run again.
+    await sendReport(commands, keys, message, mark);
   }
 
   private track(runId: string, controller: AbortController): () => void {

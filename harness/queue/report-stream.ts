@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
 import { logConnectionErrors } from '../log/connection-errors.ts';
+import { REPORT_AND_MARK, type ReportedMark } from './execution-marks.ts';
 import type { LabKeys } from './names.ts';
 
 /**
@@ -22,9 +23,51 @@ export function deadReportStreamKey(keys: LabKeys): string {
   return `${keys.keyPrefix}reports:dead`;
 }
 
-/** Sends one report (an agent's attempt report). */
-export async function sendReport(redis: Redis, keys: LabKeys, message: unknown): Promise<void> {
-  await redis.xadd(reportStreamKey(keys), '*', FIELD, JSON.stringify(message));
+type MarkingRedis = Redis & {
+  devlabReportAndMark(
+    stream: string,
+    jobKey: string,
+    field: string,
+    report: string,
+    mark: string,
+  ): Promise<string>;
+};
+
+/**
+ * Sends one report (an agent's attempt report). With `mark`, the attempt's queue job (`mark.jobKey`) is
+ * marked as reported in the same Lua call, so that a second delivery of the job after its lock expired is
+ * not run again (see execution-marks.ts).
+ */
+export async function sendReport(
+  redis: Redis,
+  keys: LabKeys,
+  message: unknown,
+  mark?: { jobKey: string; value: ReportedMark },
+): Promise<void> {
+  if (!mark) {
+    await redis.xadd(reportStreamKey(keys), '*', FIELD, JSON.stringify(message));
+    return;
+  }
+  const args = [
+    reportStreamKey(keys),
+    mark.jobKey,
+    FIELD,
+    JSON.stringify(message),
+    JSON.stringify(mark.value),
+  ] as const;
+  // The command is defined by `prepareReportConnection` before the connection's first command: defined
+  // later, an auto-pipelined connection may already hold a pipeline without it. Else a plain EVAL.
+  if ('devlabReportAndMark' in redis) await (redis as MarkingRedis).devlabReportAndMark(...args);
+  else await redis.eval(REPORT_AND_MARK, 2, ...args);
+}
+
+/**
+ * Defines the report command on an agent's connection; call it before the connection's first command
+ * (ioredis gives its auto-pipelines the commands defined when each pipeline is made).
+ */
+export function prepareReportConnection(redis: Redis): void {
+  if (!('devlabReportAndMark' in redis))
+    redis.defineCommand('devlabReportAndMark', { numberOfKeys: 2, lua: REPORT_AND_MARK });
 }
 
 /** Reports sent and not yet stored, and reports given up on (malformed). */

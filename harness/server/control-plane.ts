@@ -316,12 +316,18 @@ export class ControlPlane {
   } {
     const job = this.store.jobs.get(report.jobId);
     const run = this.store.runs.header(report.runId);
-    if (!job || !run || job.state === 'done') return { retry: null, inserted: false };
+    if (!job || !run) return { retry: null, inserted: false };
+    if (job.state === 'done') {
+      this.recordIfDuplicate(job, report);
+      return { retry: null, inserted: false };
+    }
     const signature =
       report.error && report.status !== 'passed'
         ? failureSignature(report.error.message, report.error.stack)
         : null;
     const inserted = this.store.attempts.insert(report, signature?.hash ?? null);
+    // Not inserted: the same report delivered again, or another execution of the attempt (see below).
+    if (!inserted) this.recordIfDuplicate(job, report);
     if (inserted) {
       // A test shorter than the agent's start notice delay had no start message: its report is both (the
       // job goes from queued to its verdict, or back to queued for a retry, without showing as running).
@@ -363,6 +369,56 @@ export class ControlPlane {
     }
     this.finishJob(job, step.verdict, report, signature?.hash ?? null);
     return { retry: null, inserted };
+  }
+
+  /**
+   * A report of an attempt already stored that comes from another execution (another agent, device or
+   * start: a queue job whose lock expired, e.g. in a Redis outage, and that ran again) is not merged into
+   * the stored attempt nor dropped: it is recorded as an `attempt.duplicate` event of the run, with its
+   * outcome, device, times and artifacts, and logged. The stored attempt stays the one the verdict came
+   * from. The same duplicate delivered twice is recorded once.
+   */
+  private recordIfDuplicate(job: JobRow, report: AttemptReport): void {
+    const first = this.store.attempts.get(job.id, report.attempt);
+    if (!first) return; // a job closed without this attempt (cancelled): nothing ran that the store shows
+    const same = (e: { agent?: unknown; deviceId?: unknown; startedAt?: unknown }) =>
+      e.agent === report.agent &&
+      (e.deviceId ?? null) === report.deviceId &&
+      e.startedAt === report.startedAt;
+    if (same(first)) return; // the stored attempt's own report, delivered again
+    // Rare (only after a lost queue lock): reading the run's events to record a duplicate once is fine.
+    const recorded = this.store.events
+      .since(job.runId, 0, Number.MAX_SAFE_INTEGER)
+      .some(
+        (e) =>
+          e.type === 'attempt.duplicate' &&
+          e.payload['jobId'] === job.id &&
+          e.payload['attempt'] === report.attempt &&
+          same(e.payload),
+      );
+    if (recorded) return;
+    this.events.publish(job.runId, 'attempt.duplicate', {
+      jobId: job.id,
+      testId: job.testId,
+      attempt: report.attempt,
+      deviceId: report.deviceId,
+      agent: report.agent,
+      status: report.status,
+      errorKind: report.error?.kind ?? null,
+      message: report.error?.message ?? null,
+      startedAt: report.startedAt,
+      endedAt: report.endedAt,
+      artifacts: report.artifacts.map((a) => ({ id: a.id, name: a.name })),
+      stored: {
+        deviceId: first.deviceId,
+        agent: first.agent,
+        status: first.status,
+        startedAt: first.startedAt,
+      },
+    });
+    this.log(
+      `run ${job.runId} job ${job.id} (${job.testId}) attempt ${report.attempt}: a second execution on ${report.deviceId ?? 'no device'} (${report.agent}, ${report.status}) after the stored one on ${first.deviceId ?? 'no device'} (${first.agent}, ${first.status}); recorded as attempt.duplicate, the verdict stays the stored attempt's`,
+    );
   }
 
   private finishJob(

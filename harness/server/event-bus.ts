@@ -8,7 +8,9 @@ export type RunEventType =
   | 'run.cancelled'
   | 'job.started'
   | 'job.retry'
-  | 'job.finished';
+  | 'job.finished'
+  /** A second execution of an attempt already stored (its queue lock had expired): recorded, never merged. */
+  | 'attempt.duplicate';
 
 /** Run and job lifecycle events: stored first (for replay), then published to live listeners (CLI, API, dashboard). */
 export class EventBus {

@@ -93,6 +93,17 @@ export class AttemptsRepo {
       .all(jobId) as AttemptRow[];
   }
 
+  /** One stored attempt (a report of it that was not inserted is compared with it: same execution or not). */
+  get(jobId: string, attempt: number): AttemptRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT job_id AS jobId, attempt, run_id AS runId, device_id AS deviceId, agent, status, error_kind AS errorKind,
+           message, signature, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs
+         FROM attempts WHERE job_id = ? AND attempt = ?`,
+      )
+      .get(jobId, attempt) as AttemptRow | undefined;
+  }
+
   /** What the retry policy reads of a job's attempts (every report reads it: only three columns). */
   summaries(jobId: string): AttemptSummary[] {
     return this.db
