@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +11,8 @@ import {
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
-import { labKeys } from '../../harness/queue/names.ts';
-import { sendReport } from '../../harness/queue/report-stream.ts';
-import { isRunOver } from '../../harness/store/runs-repo.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
+import { finishRun, hooksCli, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import { call } from './authed-api.ts';
@@ -81,47 +76,12 @@ const githubStatusBody = z
   })
   .strict();
 
-interface Received {
-  method: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A loopback receiver recording every request by path; `answer` picks the status and body per path. */
-async function startReceiver(answer: (p: string) => { status: number; body?: string }) {
-  const got = new Map<string, Received[]>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const p = req.url ?? '/';
-      const list = got.get(p) ?? [];
-      list.push({
-        method: req.method ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      got.set(p, list);
-      const { status, body } = answer(p);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body ?? '{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    got: (p: string) => got.get(p) ?? [],
-    all: () => [...got.values()].flat(),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+/** A JSON answer, as Gate and GitHub's API give. */
+const jsonAnswer = (status: number, body = '{}') => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body,
+});
 
 const GITHUB_TOKEN = 'ghp_test_TOKEN_never_to_be_seen_0123456789';
 const SHA_PASS = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
@@ -132,8 +92,8 @@ describe('hook targets: a Spinnaker webhook trigger and GitHub commit statuses',
   const up = await requireService('Redis', redisUp);
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-hook-targets-'));
   const prefix = `devlab-hook-targets-${process.pid}`;
-  let gate: Awaited<ReturnType<typeof startReceiver>>;
-  let github: Awaited<ReturnType<typeof startReceiver>>;
+  let gate: Receiver;
+  let github: Receiver;
   let env: Record<string, string>;
   let config: DevlabConfig;
   let server: ControlPlaneService;
@@ -152,77 +112,33 @@ describe('hook targets: a Spinnaker webhook trigger and GitHub commit statuses',
     expect(res.status).toBe(400);
     return (await res.json()) as { error: string; field: string };
   };
-  const cli = (token: string, ...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [path.join(PROJECT_ROOT, 'harness/cli/devlab.js'), 'hooks', ...args, '--server', server.url],
-        {
-          cwd: PROJECT_ROOT,
-          env: { ...process.env, ...env, DEVLAB_TOKEN: token },
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-        (err, stdout, stderr) =>
-          resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
-      );
-    });
+  const cli = (token: string, ...args: string[]) => hooksCli(server.url, env, token, args);
 
   /** Submits a run and finishes it like an agent would: every job passes, or the first one fails. */
-  const finishedRun = async (
+  const finishedRun = (
     token: string,
     build: string,
     outcome: 'pass' | 'fail',
     beforeReports?: () => Promise<void>,
-  ): Promise<string> => {
-    const res = await api(token, '/api/runs', { method: 'POST', body: { query: 'tag:smoke', build } });
-    expect(res.status).toBe(201);
-    const { id } = (await res.json()) as { id: string };
-    await beforeReports?.();
-    const sent = new Set<string>();
-    await until(`run ${id} to finish`, async () => {
-      const run = server.store.runs.get(id);
-      if (run && isRunOver(run.status)) return true;
-      for (const job of server.store.jobs.openJobs(id)) {
-        const attempt = job.attempts + 1;
-        if (sent.has(`${job.id}-${attempt}`)) continue;
-        sent.add(`${job.id}-${attempt}`);
-        const fails = outcome === 'fail' && job.seq === 0;
-        await sendReport(redis, labKeys(prefix), {
-          runId: id,
-          jobId: job.id,
-          attempt,
-          deviceId: `target-device-${job.seq}`,
-          agent: 'hook-targets-test',
-          status: fails ? 'failed' : 'passed',
-          ...(fails ? { error: { message: 'stalled after seek', kind: 'test' } } : {}),
-          startedAt: Date.now() - 1000,
-          endedAt: Date.now(),
-          startSent: false,
-        });
-      }
-      return false;
+  ): Promise<string> =>
+    finishRun({ server, redis, prefix }, token, build, {
+      agent: 'hook-targets-test',
+      device: 'target-device',
+      fails: (seq) => outcome === 'fail' && seq === 0,
+      message: 'stalled after seek',
+      beforeReports,
     });
-    return id;
-  };
 
   beforeAll(async () => {
     if (!up) return;
-    gate = await startReceiver(() => ({ status: 200, body: '{"eventProcessed":true,"eventId":"e-1"}' }));
+    gate = await startReceiver(() => jsonAnswer(200, '{"eventProcessed":true,"eventId":"e-1"}'));
     github = await startReceiver((p) =>
       p.endsWith(SHA_UNKNOWN)
-        ? { status: 422, body: `{"message":"No commit found for SHA: ${SHA_UNKNOWN}"}` }
-        : { status: 201, body: '{"id":1}' },
+        ? jsonAnswer(422, `{"message":"No commit found for SHA: ${SHA_UNKNOWN}"}`)
+        : jsonAnswer(201, '{"id":1}'),
     );
     env = {
-      DEVLAB_HOME: home,
-      DEVLAB_REDIS_URL: REDIS_URL,
-      DEVLAB_REDIS_PREFIX: prefix,
-      DEVLAB_API_AUTH: 'true',
-      DEVLAB_LOG_LEVEL: 'silent',
-      DEVLAB_HOOKS_BACKOFF_MS: '200',
-      DEVLAB_HOOKS_MAX_BACKOFF_MS: '800',
-      DEVLAB_HOOKS_TIMEOUT_MS: '3000',
+      ...hooksEnv(home, prefix),
       // GitHub Enterprise Server's shape of API base: a path prefix.
       DEVLAB_GITHUB_API_URL: `${github.url}/api/v3`,
       DEVLAB_GITHUB_TOKEN: GITHUB_TOKEN,

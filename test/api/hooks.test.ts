@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,52 +12,11 @@ import {
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
-import { labKeys } from '../../harness/queue/names.ts';
-import { sendReport } from '../../harness/queue/report-stream.ts';
-import { isRunOver } from '../../harness/store/runs-repo.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { call } from './authed-api.ts';
+import { finishRun, hooksCli, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
-
-interface Received {
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A loopback receiver: every request recorded by path; `answer` decides the status per path. */
-async function startReceiver(
-  answer: (path: string, seen: number) => { status: number; headers?: Record<string, string> },
-) {
-  const got = new Map<string, Received[]>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const p = req.url ?? '/';
-      const list = got.get(p) ?? [];
-      list.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      got.set(p, list);
-      const { status, headers } = answer(p, list.length);
-      res.writeHead(status, headers).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    got: (p: string) => got.get(p) ?? [],
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-const until = async (what: string, check: () => boolean | Promise<boolean>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 /**
  * Signed webhooks on the real control plane (reference catalog and inventory, SQLite, Redis, the HTTP API
@@ -71,16 +27,7 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
   const up = await requireService('Redis', redisUp);
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-hooks-'));
   const prefix = `devlab-hooks-${process.pid}`;
-  const env = {
-    DEVLAB_HOME: home,
-    DEVLAB_REDIS_URL: REDIS_URL,
-    DEVLAB_REDIS_PREFIX: prefix,
-    DEVLAB_API_AUTH: 'true',
-    DEVLAB_LOG_LEVEL: 'silent',
-    DEVLAB_HOOKS_BACKOFF_MS: '200',
-    DEVLAB_HOOKS_MAX_BACKOFF_MS: '800',
-    DEVLAB_HOOKS_TIMEOUT_MS: '3000',
-  };
+  const env = hooksEnv(home, prefix);
   let config: DevlabConfig;
   let server: ControlPlaneService;
   /** The control plane is stopped (the restart test, between its stop and its start). */
@@ -88,8 +35,8 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
   let tokens: { acme: string; globex: string; admin: string };
   /** Paths whose receiver answers 200 from now on (`/restart` answers 503 until then). */
   const healed = new Set<string>();
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let elsewhere: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
+  let elsewhere: Receiver;
   const redis = redisConnection(REDIS_URL);
 
   const start = () => startControlPlaneService(config, { port: 0, agentToken: 'agent-secret-hooks' });
@@ -100,53 +47,16 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
     expect(res.status).toBe(201);
     return (await res.json()) as { id: string; secret: string; partner: string | null };
   };
-  const cli = (token: string, ...args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [path.join(PROJECT_ROOT, 'harness/cli/devlab.js'), 'hooks', ...args, '--server', server.url],
-        {
-          cwd: PROJECT_ROOT,
-          env: { ...process.env, ...env, DEVLAB_TOKEN: token },
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-        (err, stdout, stderr) =>
-          resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
-      );
-    });
+  const cli = (token: string, ...args: string[]) => hooksCli(server.url, env, token, args);
 
   /** Submits a run as `token`'s partner and finishes it like an agent would: the first job fails, the rest pass. */
-  const finishedRun = async (token: string, build: string): Promise<string> => {
-    const res = await api(token, '/api/runs', { method: 'POST', body: { query: 'tag:smoke', build } });
-    expect(res.status).toBe(201);
-    const { id } = (await res.json()) as { id: string };
-    const sent = new Set<string>();
-    await until(`run ${id} to finish`, async () => {
-      const run = server.store.runs.get(id);
-      if (run && isRunOver(run.status)) return true;
-      for (const job of server.store.jobs.openJobs(id)) {
-        const attempt = job.attempts + 1;
-        if (sent.has(`${job.id}-${attempt}`)) continue;
-        sent.add(`${job.id}-${attempt}`);
-        const fails = job.seq === 0;
-        await sendReport(redis, labKeys(prefix), {
-          runId: id,
-          jobId: job.id,
-          attempt,
-          deviceId: `hook-device-${job.seq}`,
-          agent: 'hooks-test',
-          status: fails ? 'failed' : 'passed',
-          ...(fails ? { error: { message: 'expected "playing" but was "buffering"', kind: 'test' } } : {}),
-          startedAt: Date.now() - 1000,
-          endedAt: Date.now(),
-          startSent: false,
-        });
-      }
-      return false;
+  const finishedRun = (token: string, build: string): Promise<string> =>
+    finishRun({ server, redis, prefix }, token, build, {
+      agent: 'hooks-test',
+      device: 'hook-device',
+      fails: (seq) => seq === 0,
+      message: 'expected "playing" but was "buffering"',
     });
-    return id;
-  };
   const deliveryIds = (p: string) => receiver.got(p).map((r) => r.headers['x-devlab-delivery']);
   const payloads = (p: string) => receiver.got(p).map((r) => JSON.parse(r.body) as HookPayload);
 

@@ -1,12 +1,17 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDriverRegistry } from '../../devices/default-registry.ts';
 import { LABEL_AGENT, LABEL_DEVICE, LABEL_INSTANCE } from '../../devices/docker/labels.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
-import { parseInventory } from '../../devices/inventory/load.ts';
 import { defineTest } from '../../suites/define-test.ts';
 import { call } from '../api/authed-api.ts';
-import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
+import {
+  containersOf,
+  dockerBoxInventory,
+  inspectOwn,
+  runProbes,
+  startAgentLab,
+} from '../support/container-probe.ts';
+import { type LabHarness, waitForRun } from '../support/lab-harness.ts';
 import { DOCKER_SOCKET, dockerUp, redisUp, requireService } from '../support/services.ts';
 
 const AGENT = `agent-sec-lock-${process.pid}`;
@@ -15,25 +20,14 @@ const MEMORY_MB = 48;
 const CPUS = 0.5;
 const PIDS = 40;
 
-const INVENTORY = `
-devices:
-  - id: ${DEVICE}
-    name: security lockdown box
-    driver: docker
-    model: sec-lock-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings:
-      image: 'devlab/stb-reference:1'
-      build: stb-reference-1
-      socket: ${DOCKER_SOCKET}
-      memoryMb: ${MEMORY_MB}
-      cpus: ${CPUS}
-      pidsLimit: ${PIDS}
-`;
+const INVENTORY = dockerBoxInventory({
+  id: DEVICE,
+  name: 'security lockdown box',
+  model: 'sec-lock-box',
+  host: AGENT,
+  memoryMb: MEMORY_MB,
+  settings: { cpus: CPUS, pidsLimit: PIDS },
+});
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
 /** The lab's own API on the host's loopback, probed from inside the container. */
@@ -72,10 +66,8 @@ const TESTS = [
     },
     async ({ container }) => {
       if (!container) throw new Error('no container handle');
-      seen.inspect = await docker.getContainer(container.id).inspect();
-      const inside: NonNullable<typeof seen.inside> = {};
-      for (const [name, script] of Object.entries(PROBES))
-        inside[name] = await container.exec(['sh', '-c', script]);
+      seen.inspect = await inspectOwn(docker, container);
+      const inside: NonNullable<typeof seen.inside> = await runProbes(container, PROBES);
       // The lab's own API on the host's loopback: unreachable from a container without a network.
       inside['api'] = await container.exec(['sh', '-c', `wget -q -T 3 -O - ${probeUrl}/api/health`]);
       seen.inside = inside;
@@ -90,13 +82,7 @@ describe('a test body runs in a locked-down container (real agent, docker driver
 
   beforeAll(async () => {
     if (!up) return;
-    lab = await startLabHarness({
-      inventory: parseInventory(INVENTORY, 'sec-lock.yaml'),
-      tests: TESTS,
-      registry: createDriverRegistry({}),
-      agentIds: [AGENT],
-      appUrl: 'http://127.0.0.1:9/',
-    });
+    lab = await startAgentLab({ agent: AGENT, inventory: INVENTORY, file: 'sec-lock.yaml', tests: TESTS });
     probeUrl = lab.apiUrl;
     const { run } = await lab.controlPlane.submit({ build: 'b-lock' });
     runId = run.id;
@@ -200,7 +186,6 @@ describe('a test body runs in a locked-down container (real agent, docker driver
   );
 
   it.skipIf(!up)('the container is gone once the test is done', async () => {
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${AGENT}`] } });
-    expect(left).toEqual([]);
+    expect(await containersOf(docker, AGENT)).toEqual([]);
   });
 });

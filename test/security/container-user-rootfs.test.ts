@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { DockerDriver } from '../../devices/docker/docker-driver.ts';
-import { LABEL_AGENT } from '../../devices/docker/labels.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
 import { dockerSettingsSchema } from '../../devices/docker/settings.ts';
 import { parseInventory } from '../../devices/inventory/load.ts';
@@ -13,7 +11,15 @@ import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-re
 import { loadCatalog } from '../../suites/catalog/catalog.ts';
 import { defineTest } from '../../suites/define-test.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
-import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
+import {
+  containersOf,
+  dockerBoxInventory,
+  type ExecResult,
+  inspectOwn,
+  runProbes,
+  startAgentLab,
+} from '../support/container-probe.ts';
+import { type LabHarness, waitForRun } from '../support/lab-harness.ts';
 import { DOCKER_SOCKET, dockerUp, redisUp, requireService } from '../support/services.ts';
 
 const AGENT = `agent-sec-rootfs-${process.pid}`;
@@ -22,27 +28,15 @@ const CONFORMANCE = fileURLToPath(new URL('../../suites/conformance', import.met
 /** The manifests run end to end: `boot` reads the image, `storage` writes 1 MiB twice to /tmp. */
 const MANIFESTS = ['stb.conformance.boot', 'stb.conformance.storage'];
 
-const INVENTORY = `
-devices:
-  - id: ${DEVICE}
-    name: read-only root box
-    driver: docker
-    model: sec-rootfs-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings:
-      image: 'devlab/stb-reference:1'
-      build: stb-reference-1
-      socket: ${DOCKER_SOCKET}
-      memoryMb: 64
-`;
+const INVENTORY = dockerBoxInventory({
+  id: DEVICE,
+  name: 'read-only root box',
+  model: 'sec-rootfs-box',
+  host: AGENT,
+  memoryMb: 64,
+});
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
-
-type ExecResult = { exitCode: number; stdout: string; stderr: string };
 
 /** What the probing test body saw of its own container while it ran. */
 const seen: {
@@ -73,11 +67,8 @@ const PROBE_TEST = defineTest(
   },
   async ({ container }) => {
     if (!container) throw new Error('no container handle');
-    seen.inspect = await docker.getContainer(container.id).inspect();
-    const inside: Record<string, ExecResult> = {};
-    for (const [name, script] of Object.entries(PROBES))
-      inside[name] = await container.exec(['sh', '-c', script]);
-    seen.inside = inside;
+    seen.inspect = await inspectOwn(docker, container);
+    seen.inside = await runProbes(container, PROBES);
     seen.writeFileError = await container.writeFile('/etc/probe', 'x').then(
       () => 'written',
       (err: Error) => err.message,
@@ -120,12 +111,11 @@ describe('test containers run as a non-root user on a read-only root file system
       .filter((e) => MANIFESTS.includes(e.id))
       .map((e) => e.definition);
     expect(manifests.map((t) => t.id).sort()).toEqual(MANIFESTS);
-    lab = await startLabHarness({
-      inventory: parseInventory(INVENTORY, 'sec-rootfs.yaml'),
+    lab = await startAgentLab({
+      agent: AGENT,
+      inventory: INVENTORY,
+      file: 'sec-rootfs.yaml',
       tests: [PROBE_TEST, ...manifests],
-      registry: createDriverRegistry({}),
-      agentIds: [AGENT],
-      appUrl: 'http://127.0.0.1:9/',
     });
     const { run } = await lab.controlPlane.submit({ build: 'b-rootfs' });
     runId = run.id;
@@ -202,8 +192,7 @@ describe('test containers run as a non-root user on a read-only root file system
   });
 
   it.skipIf(!up)('the containers are gone once the tests are done', async () => {
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${AGENT}`] } });
-    expect(left).toEqual([]);
+    expect(await containersOf(docker, AGENT)).toEqual([]);
   });
 });
 
@@ -256,8 +245,6 @@ describe('a device command runs as the container user and its tmpfs results are 
     } finally {
       await session.close();
     }
-    expect(
-      await docker.listContainers({ all: true, filters: { label: [`${LABEL_AGENT}=${agent}`] } }),
-    ).toEqual([]);
+    expect(await containersOf(docker, agent)).toEqual([]);
   });
 });

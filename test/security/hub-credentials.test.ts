@@ -7,12 +7,18 @@ import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
-import { Store } from '../../harness/store/store.ts';
-import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { chromiumPresent } from '../devices/services.ts';
 import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
 import { type BasicAuthHub, startBasicAuthHub } from '../support/basic-auth-hub.ts';
-import { filesUnder, redisDump, runCli } from '../support/leak-scan.ts';
+import {
+  agentArgs,
+  captureLog,
+  captureStoppedLab,
+  createApiTokens,
+  getRunAnswers,
+  processLabEnv,
+  runCli,
+} from '../support/leak-scan.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
@@ -87,12 +93,7 @@ describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, s
   let deadState = '';
   const codes = new Map<string, number | null>();
   /** Where each captured text came from → the text. */
-  const captured = new Map<string, string>();
-  const capture = (source: string, text: string | Buffer) =>
-    captured.set(
-      source,
-      (captured.get(source) ?? '') + (Buffer.isBuffer(text) ? text.toString('latin1') : text),
-    );
+  const { captured, capture } = captureLog();
   const request = async (method: string, p: string, token: string, body?: unknown) => {
     const res = await fetch(`${url}${p}`, {
       method,
@@ -134,23 +135,10 @@ describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, s
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     env = {
-      DEVLAB_HOME: home,
-      DEVLAB_REDIS_URL: REDIS_URL,
-      DEVLAB_REDIS_PREFIX: prefix,
-      DEVLAB_AGENT_TOKEN: AGENT_TOKEN,
-      DEVLAB_API_AUTH: 'true',
-      DEVLAB_API_PORT: String(port),
-      DEVLAB_SERVER_URL: url,
+      ...processLabEnv({ home, prefix, agentToken: AGENT_TOKEN, port, url }),
       DEVLAB_LOG_LEVEL: 'debug',
     };
-    const tokenStore = Store.open(path.join(home, 'devlab.db'));
-    try {
-      const tokens = new TokensRepo(tokenStore.db);
-      acme = tokens.create('acme').token;
-      admin = tokens.create('lab-ops', 'admin').token;
-    } finally {
-      tokenStore.close();
-    }
+    ({ acme, admin } = createApiTokens(home));
     const serverStarting = spawnDevlab(
       'server',
       ['--port', String(port), '--inventory', inventory, '--suites', suites],
@@ -158,21 +146,7 @@ describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, s
       { ready: 'devlab server listening on', track: (p) => (server = p) },
     );
     serverStarting.catch(() => {});
-    agent = await spawnAgent(
-      [
-        '--host',
-        AGENT,
-        '--inventory',
-        inventory,
-        '--suites',
-        suites,
-        '--server',
-        url,
-        '--app-url',
-        'http://127.0.0.1:9/',
-      ],
-      env,
-    );
+    agent = await spawnAgent(agentArgs(AGENT, inventory, suites, url), env);
     await serverStarting;
 
     // One job per pool: the TV behind the hub passes; the dead one errors on every attempt (each error
@@ -202,19 +176,7 @@ describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, s
     await cliAs('devices check --quick', ['devices', 'check', '--quick', ...scope]);
     await cliAs('results show', ['results', 'show', runId], { DEVLAB_TOKEN: acme });
 
-    for (const p of [
-      '/api/devices',
-      '/api/runs',
-      `/api/runs/${runId}`,
-      `/api/runs/${runId}/results`,
-      `/api/runs/${runId}/junit`,
-      `/api/runs/${runId}/events`,
-    ])
-      await request('GET', p, acme);
-    const results = JSON.parse(captured.get(`GET /api/runs/${runId}/results`) ?? '{}') as {
-      jobs?: { artifacts: { url: string }[] }[];
-    };
-    for (const a of (results.jobs ?? []).flatMap((j) => j.artifacts)) await request('GET', a.url, acme);
+    await getRunAnswers((p) => request('GET', p, acme), runId);
     // An admin who quotes the hub URL in a block reason: stored and shown masked.
     await request('POST', `/api/devices/${TV}/block`, admin, {
       reason: `hub ${withKey(hub.port)} rotating keys`,
@@ -222,24 +184,13 @@ describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, s
     await request('GET', '/api/devices', admin);
     await request('POST', `/api/devices/${TV}/unblock`, admin, { reason: 'keys rotated' });
 
-    await agent.stop();
-    await server!.stop();
-    capture('control plane log (stdout+stderr)', server!.output());
-    capture('agent log (stdout+stderr)', agent.output());
-    for (const file of filesUnder(home)) capture(`file ${path.relative(home, file)}`, readFileSync(file));
-    const store = Store.open(path.join(home, 'devlab.db'));
-    try {
-      for (const table of ['events', 'attempts', 'jobs', 'runs', 'artifacts'])
-        capture(`table ${table}`, JSON.stringify(store.db.prepare(`SELECT * FROM ${table}`).all()));
-    } finally {
-      store.close();
-    }
-    const redis2 = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      capture('redis', await redisDump(redis2, `${prefix}:`));
-    } finally {
-      redis2.disconnect();
-    }
+    await captureStoppedLab(capture, {
+      server: server!,
+      agent,
+      home,
+      prefix,
+      tables: ['events', 'attempts', 'jobs', 'runs', 'artifacts'],
+    });
   }, 240_000);
 
   afterAll(async () => {

@@ -1,13 +1,4 @@
-import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,11 +6,17 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
-import { Store } from '../../harness/store/store.ts';
-import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
-import { scanKeys } from '../support/redis-keys.ts';
+import {
+  agentArgs,
+  captureLog,
+  captureStoppedLab,
+  createApiTokens,
+  getRunAnswers,
+  processLabEnv,
+  runCli,
+} from '../support/leak-scan.ts';
 
 // Distinctive values: any of them found anywhere below is a leak.
 const PAIRING_CODE = 'pairing-Zq7Xv93kLmN2wT'; // a capability marked secret by the inventory
@@ -135,62 +132,9 @@ function startGridStub(): Promise<{ url: string; received: string[]; close(): Pr
   );
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const DEVLAB = path.join(PROJECT_ROOT, 'harness/cli/devlab.js');
-
-function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEVLAB, ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 /** `devlab server` as a real process, its output captured. Resolves once it listens. */
 function spawnServer(args: string[], env: Record<string, string>): Promise<DevlabProcess> {
   return spawnDevlab('server', args, env, { ready: 'devlab server listening on' });
-}
-
-/** Every file under `dir` (absolute paths). */
-function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
-}
-
-/** Every value of every Redis key of the lab, as text. */
-async function redisDump(redis: Redis, prefix: string): Promise<string> {
-  const parts: string[] = [];
-  for (const key of await scanKeys(redis, `${prefix}*`)) {
-    const type = await redis.type(key);
-    let value: unknown;
-    if (type === 'string') value = await redis.get(key);
-    else if (type === 'hash') value = await redis.hgetall(key);
-    else if (type === 'list') value = await redis.lrange(key, 0, -1);
-    else if (type === 'set') value = await redis.smembers(key);
-    else if (type === 'zset') value = await redis.zrange(key, '0', '-1');
-    else if (type === 'stream') value = await redis.xrange(key, '-', '+');
-    parts.push(`${key} ${JSON.stringify(value)}`);
-  }
-  return parts.join('\n');
 }
 
 describe('secrets never reach logs, artifacts, reports, CLI or API output (real server and agent processes)', async () => {
@@ -211,12 +155,7 @@ describe('secrets never reach logs, artifacts, reports, CLI or API output (real 
   let runId: string;
   let submitCode: number | null = null;
   /** Where each captured text came from → the text. */
-  const captured = new Map<string, string>();
-  const capture = (source: string, text: string | Buffer) =>
-    captured.set(
-      source,
-      (captured.get(source) ?? '') + (Buffer.isBuffer(text) ? text.toString('latin1') : text),
-    );
+  const { captured, capture } = captureLog();
 
   const get = async (p: string, token: string) => {
     const res = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${token}` } });
@@ -234,48 +173,17 @@ describe('secrets never reach logs, artifacts, reports, CLI or API output (real 
     writeFileSync(inventory, inventoryYaml(grid.url));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    env = {
-      DEVLAB_HOME: home,
-      DEVLAB_REDIS_URL: REDIS_URL,
-      DEVLAB_REDIS_PREFIX: prefix,
-      DEVLAB_AGENT_TOKEN: AGENT_TOKEN,
-      DEVLAB_API_AUTH: 'true',
-      DEVLAB_API_PORT: String(port),
-      DEVLAB_SERVER_URL: url,
-    };
-    // Created in the store the server will open (what `devlab tokens create` does; its one-time print of
-    // the token is the single place a token may appear).
-    const tokenStore = Store.open(path.join(home, 'devlab.db'));
-    try {
-      const tokens = new TokensRepo(tokenStore.db);
-      acme = tokens.create('acme').token;
-      admin = tokens.create('lab-ops', 'admin').token;
-    } finally {
-      tokenStore.close();
-    }
+    env = processLabEnv({ home, prefix, agentToken: AGENT_TOKEN, port, url });
+    ({ acme, admin } = createApiTokens(home));
     // The agent needs the server only once it uploads, so both start at once.
     const serverStarting = spawnServer(
       ['--port', String(port), '--inventory', inventory, '--suites', suites],
       env,
     ).then((s) => (server = s));
     serverStarting.catch(() => {});
-    agent = await spawnAgent(
-      [
-        '--host',
-        AGENT,
-        '--inventory',
-        inventory,
-        '--suites',
-        suites,
-        '--server',
-        url,
-        '--app-url',
-        'http://127.0.0.1:9/',
-      ],
-      env,
-    );
+    agent = await spawnAgent(agentArgs(AGENT, inventory, suites, url), env);
     await serverStarting;
-    const submit = await cli(
+    const submit = await runCli(
       [
         'run',
         'submit',
@@ -300,7 +208,7 @@ describe('secrets never reach logs, artifacts, reports, CLI or API output (real 
     );
 
     const cliAs = (source: string, args: string[], extra: Record<string, string> = {}) =>
-      cli(args, { ...env, ...extra }).then((r) => {
+      runCli(args, { ...env, ...extra }).then((r) => {
         capture(`cli: ${source}`, `${r.stdout}${r.stderr}`);
         return r;
       });
@@ -319,42 +227,18 @@ describe('secrets never reach logs, artifacts, reports, CLI or API output (real 
       cliAs('results show', ['results', 'show', runId], { DEVLAB_TOKEN: acme }),
     ]);
 
-    for (const p of [
-      '/api/devices',
-      '/api/runs',
-      `/api/runs/${runId}`,
-      `/api/runs/${runId}/results`,
-      `/api/runs/${runId}/junit`,
-      `/api/runs/${runId}/events`,
-    ])
-      await get(p, acme);
-    const results = JSON.parse(captured.get(`GET /api/runs/${runId}/results`) ?? '{}') as {
-      jobs?: { artifacts: { url: string }[] }[];
-    };
-    for (const a of (results.jobs ?? []).flatMap((j) => j.artifacts)) await get(a.url, acme);
+    await getRunAnswers((p) => get(p, acme), runId);
     await get('/api/report', admin);
     await get('/api/report.json', admin);
     await get('/api/devices', admin);
 
-    // Stopped, so that everything they would write is written.
-    await agent.stop();
-    await server!.stop();
-    capture('control plane log (stdout+stderr)', server!.output());
-    capture('agent log (stdout+stderr)', agent.output());
-    for (const file of files(home)) capture(`file ${path.relative(home, file)}`, readFileSync(file));
-    const store = Store.open(path.join(home, 'devlab.db'));
-    try {
-      for (const table of ['events', 'attempts', 'jobs', 'runs', 'artifacts', 'api_tokens'])
-        capture(`table ${table}`, JSON.stringify(store.db.prepare(`SELECT * FROM ${table}`).all()));
-    } finally {
-      store.close();
-    }
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      capture('redis', await redisDump(redis, `${prefix}:`));
-    } finally {
-      redis.disconnect();
-    }
+    await captureStoppedLab(capture, {
+      server: server!,
+      agent,
+      home,
+      prefix,
+      tables: ['events', 'attempts', 'jobs', 'runs', 'artifacts', 'api_tokens'],
+    });
   }, 180_000);
 
   afterAll(async () => {

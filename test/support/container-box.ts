@@ -4,7 +4,7 @@ import type { TestDefinition } from '../../suites/test-api.ts';
 
 /**
  * One inventory entry (an item of `devices:`) for a container device running the reference set-top-box
- * image, owned by `host`.
+ * image, owned by `host`; `settings` are more of its settings, after its memory.
  */
 export function containerBox(o: {
   id: string;
@@ -13,7 +13,9 @@ export function containerBox(o: {
   host: string;
   image?: string;
   memoryMb?: number;
+  settings?: Record<string, string | number>;
 }): string {
+  const more = Object.entries(o.settings ?? {}).map(([key, value]) => `, ${key}: ${value}`);
   return `
   - id: ${o.id}
     name: ${o.name}
@@ -24,7 +26,7 @@ export function containerBox(o: {
     firmware: '1.0'
     host: ${o.host}
     capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: '${o.image ?? 'devlab/stb-reference:1'}', build: stb-reference-1, memoryMb: ${o.memoryMb ?? 64} }
+    settings: { image: '${o.image ?? 'devlab/stb-reference:1'}', build: stb-reference-1, memoryMb: ${o.memoryMb ?? 64}${more.join('')} }
 `;
 }
 

@@ -174,27 +174,24 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
     async (req) => hooks.list(partnerScope(req.principal)).map(hookView),
   );
 
+  /** A route's options on one hook or delivery (named by `params`): its answers and the errors of a lookup. */
+  const onOne = <S extends { summary: string; params: z.ZodType; response: object }>(schema: S) => ({
+    schema: { ...schema, response: { ...schema.response, ...errors(400, 401, 404, 429) } },
+  });
+
   api.get(
     '/api/hooks/:id',
-    {
-      schema: {
-        summary: 'A hook',
-        params: hookParams,
-        response: { 200: json('the hook', hookSchema), ...errors(400, 401, 404, 429) },
-      },
-    },
+    onOne({ summary: 'A hook', params: hookParams, response: { 200: json('the hook', hookSchema) } }),
     async (req) => hookView(hooks.hook(partnerScope(req.principal), req.params.id)),
   );
 
   api.delete(
     '/api/hooks/:id',
-    {
-      schema: {
-        summary: 'Remove a hook (its delivery log stays; pending deliveries are dropped)',
-        params: hookParams,
-        response: { 200: json('the removed hook', hookSchema), ...errors(400, 401, 404, 429) },
-      },
-    },
+    onOne({
+      summary: 'Remove a hook (its delivery log stays; pending deliveries are dropped)',
+      params: hookParams,
+      response: { 200: json('the removed hook', hookSchema) },
+    }),
     async (req) => {
       const scope = partnerScope(req.principal);
       const hook = hooks.hook(scope, req.params.id);
@@ -205,14 +202,12 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
 
   api.get(
     '/api/hooks/:id/deliveries',
-    {
-      schema: {
-        summary: 'A hook\u2019s deliveries, newest first, each with its attempts (status, duration, error)',
-        params: hookParams,
-        querystring: z.object({ limit: z.string().optional().describe('how many, 1 to 500 (default 100)') }),
-        response: { 200: json('deliveries', z.array(deliverySchema)), ...errors(400, 401, 404, 429) },
-      },
-    },
+    onOne({
+      summary: 'A hook\u2019s deliveries, newest first, each with its attempts (status, duration, error)',
+      params: hookParams,
+      querystring: z.object({ limit: z.string().optional().describe('how many, 1 to 500 (default 100)') }),
+      response: { 200: json('deliveries', z.array(deliverySchema)) },
+    }),
     async (req) => {
       const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
       return hooks.deliveries(partnerScope(req.principal), req.params.id, limit).map(deliveryView);
@@ -221,25 +216,21 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
 
   api.get(
     '/api/hooks/deliveries/:deliveryId',
-    {
-      schema: {
-        summary: 'A delivery with its attempts',
-        params: deliveryParams,
-        response: { 200: json('the delivery', deliverySchema), ...errors(400, 401, 404, 429) },
-      },
-    },
+    onOne({
+      summary: 'A delivery with its attempts',
+      params: deliveryParams,
+      response: { 200: json('the delivery', deliverySchema) },
+    }),
     async (req) => deliveryView(hooks.delivery(partnerScope(req.principal), req.params.deliveryId)),
   );
 
   api.post(
     '/api/hooks/deliveries/:deliveryId/redeliver',
-    {
-      schema: {
-        summary: 'Send a delivery again now: the same body and delivery id, a fresh retry schedule',
-        params: deliveryParams,
-        response: { 202: json('the delivery, queued again', deliverySchema), ...errors(400, 401, 404, 429) },
-      },
-    },
+    onOne({
+      summary: 'Send a delivery again now: the same body and delivery id, a fresh retry schedule',
+      params: deliveryParams,
+      response: { 202: json('the delivery, queued again', deliverySchema) },
+    }),
     async (req, reply) =>
       reply
         .code(202)
