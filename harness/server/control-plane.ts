@@ -43,6 +43,14 @@ export interface ControlPlaneDeps extends PlanningDeps {
   log?: (line: string) => void;
 }
 
+export interface SubmitOptions {
+  /**
+   * The new run's attempts go on their queues once this settles (the API passes "the answer was sent"),
+   * at most MAX_QUEUE_DEFER_MS later; without it, on the next turn of the event loop.
+   */
+  queueAfter?: Promise<unknown>;
+}
+
 export interface SubmitResult {
   run: RunRow;
   plan: Plan;
@@ -156,12 +164,22 @@ export class ControlPlane {
    * first one created (`replayed`), also while that one is still being planned; the same key with another
    * request is an IdempotencyConflictError.
    */
-  async submit(input: RunRequestInput, idempotencyKey?: string): Promise<SubmittedRun> {
-    if (idempotencyKey === undefined) return this.createRun(input, null);
-    return this.keyedSubmits.submit(input, idempotencyKey, () => this.createRun(input, idempotencyKey));
+  async submit(
+    input: RunRequestInput,
+    idempotencyKey?: string,
+    options: SubmitOptions = {},
+  ): Promise<SubmittedRun> {
+    if (idempotencyKey === undefined) return this.createRun(input, null, options);
+    return this.keyedSubmits.submit(input, idempotencyKey, () =>
+      this.createRun(input, idempotencyKey, options),
+    );
   }
 
-  private async createRun(input: RunRequestInput, idempotencyKey: string | null): Promise<SubmitResult> {
+  private async createRun(
+    input: RunRequestInput,
+    idempotencyKey: string | null,
+    options: SubmitOptions,
+  ): Promise<SubmitResult> {
     const { request, plan } = await planRequest(this.deps, input);
     const at = this.now();
     const runId = newRunId(at);
@@ -180,7 +198,7 @@ export class ControlPlane {
         payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
         priority: queuePriority(request.priority, j.seq),
       }));
-    this.enqueuer.queue(runId, items);
+    this.enqueuer.queue(runId, items, options.queueAfter);
     this.maybeFinishRun(runId);
     const run = this.store.runs.get(runId)!;
     // The caller's answer (a 20,000-job body) is built on its own turn of the event loop.

@@ -1,8 +1,11 @@
-import { setImmediate } from 'node:timers/promises';
+import { setImmediate, setTimeout as delay } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { PoolQueues } from '../queue/pool-queues.ts';
 
 type Items = Parameters<PoolQueues['enqueueMany']>[0];
+
+/** The longest a run's queueing waits for the answer that created it (a slow reader must not hold it). */
+export const MAX_QUEUE_DEFER_MS = 5000;
 
 /**
  * Puts runs' attempts on their pool queues behind the control plane's answer (a 20,000-job run takes Redis
@@ -19,10 +22,13 @@ export class RunEnqueuer {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Starts queueing a run's attempts, unless its queueing is already in flight. */
-  queue(runId: string, items: Items): void {
+  /**
+   * Starts queueing a run's attempts, unless its queueing is already in flight: once `after` settles (the
+   * answer that created the run has been sent), at most MAX_QUEUE_DEFER_MS later.
+   */
+  queue(runId: string, items: Items, after?: Promise<unknown>): void {
     if (items.length === 0 || this.inFlight.has(runId)) return;
-    const done = this.run(runId, items).finally(() => this.inFlight.delete(runId));
+    const done = this.run(runId, items, after).finally(() => this.inFlight.delete(runId));
     this.inFlight.set(runId, done);
   }
 
@@ -42,9 +48,17 @@ export class RunEnqueuer {
     await this.allQueued();
   }
 
-  private async run(runId: string, items: Items): Promise<void> {
-    // The answer that created the run goes out first.
-    await setImmediate();
+  private async run(runId: string, items: Items, after?: Promise<unknown>): Promise<void> {
+    // The answer that created the run goes out first: queueing 20,000 attempts interleaved with its
+    // serialization would make the caller wait for both.
+    if (after) {
+      const deferral = new AbortController();
+      await Promise.race([
+        after.catch(() => {}),
+        delay(MAX_QUEUE_DEFER_MS, undefined, { signal: deferral.signal }).catch(() => {}),
+      ]);
+      deferral.abort();
+    } else await setImmediate();
     try {
       await pRetry(() => this.queues.enqueueMany(items), {
         retries: Number.POSITIVE_INFINITY,

@@ -97,7 +97,12 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      const { run, plan, replayed } = await controlPlane.submit(req.body, key);
+      // The run's 20,000 attempts are queued once its answer is out, not interleaved with it.
+      const answered = new Promise<void>((resolve) => {
+        reply.raw.once('finish', () => resolve());
+        reply.raw.once('close', () => resolve());
+      });
+      const { run, plan, replayed } = await controlPlane.submit(req.body, key, { queueAfter: answered });
       const self = `/api/runs/${encodeURIComponent(run.id)}`;
       // A repeat of a keyed submit answers the run the first one created, as it is now: 200, not 201.
       if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
