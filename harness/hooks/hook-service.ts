@@ -1,3 +1,4 @@
+import { ALL_PARTNERS } from '../history/query-stats.ts';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -39,8 +40,11 @@ export interface HookServiceDeps {
   logger: Logger;
   /** The control plane's URL as receivers reach it (links in a delivery). */
   baseUrl: () => string;
-  /** The tests a hook's query selects (throws the query's error when it does not parse). */
-  selectTests?: (query: string) => readonly { id: string }[];
+  /**
+   * The tests a hook's query selects, its history fields read from `historyPartner`'s results (the hook's
+   * partner; ALL_PARTNERS for an admin's hook). Throws the query's error when it does not parse.
+   */
+  selectTests?: (query: string, historyPartner: string) => readonly { id: string }[];
   now?: () => number;
 }
 
@@ -206,9 +210,10 @@ export class HookService {
       throw new RequestError('partner', `partner: this token adds hooks for partner ${scope} only`);
     const query = input.query?.trim() || null;
     // A bad query is a 400 with its caret now, not a silent non-match at delivery time.
-    if (query !== null && this.deps.selectTests) this.deps.selectTests(query);
+    const partner = scope ?? input.partner ?? null;
+    if (query !== null && this.deps.selectTests) this.deps.selectTests(query, partner ?? ALL_PARTNERS);
     const hook = this.repo.create({
-      partner: scope ?? input.partner ?? null,
+      partner,
       url: resolved.url,
       events,
       query,
@@ -285,7 +290,7 @@ export class HookService {
   }
 
   /** Tests a query selects, computed once per event-loop turn (a run's failures arrive in batches). */
-  private selected(query: string): Set<string> | null {
+  private selected(query: string, historyPartner: string): Set<string> | null {
     if (!this.deps.selectTests) return null;
     if (!this.queryCache) {
       this.queryCache = new Map();
@@ -293,10 +298,13 @@ export class HookService {
         this.queryCache = null;
       });
     }
-    let ids = this.queryCache.get(query);
+    // A partner's hook reads its own history (a query naming failrate or failed_in_last must not reveal
+    // another partner's results through what it is sent); an admin's reads the whole lab's.
+    const key = `${historyPartner}\u0000${query}`;
+    let ids = this.queryCache.get(key);
     if (!ids) {
       try {
-        ids = new Set(this.deps.selectTests(query).map((t) => t.id));
+        ids = new Set(this.deps.selectTests(query, historyPartner).map((t) => t.id));
       } catch (err) {
         this.log.warn(
           { query, err: (err as Error).message },
@@ -304,14 +312,14 @@ export class HookService {
         );
         ids = new Set();
       }
-      this.queryCache.set(query, ids);
+      this.queryCache.set(key, ids);
     }
     return ids;
   }
 
   private matches(hook: HookRow, testIds: readonly string[]): boolean {
     if (hook.query === null) return true;
-    const ids = this.selected(hook.query);
+    const ids = this.selected(hook.query, hook.partner ?? ALL_PARTNERS);
     return ids === null || testIds.some((t) => ids.has(t));
   }
 

@@ -130,7 +130,7 @@ export async function startControlPlaneService(
     settings: config.hooks,
     logger: createLogger('hooks', config.logLevel),
     baseUrl: () => publicUrl,
-    selectTests: (query) => catalog.select(query, history.queryHistory()),
+    selectTests: (query, historyPartner) => catalog.select(query, history.queryHistory(historyPartner)),
   });
   // Before the start: its recovery may finish runs, and those are delivered too.
   hooks.follow(controlPlane.events);

@@ -394,4 +394,38 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
     },
     60_000,
   );
+
+  it.skipIf(!up)(
+    "a partner's hook query reads that partner's history: another partner's failures do not select its events",
+    async () => {
+      const initech = new TokensRepo(server.store.db).create('initech').token;
+      const own = await addHook(initech, {
+        url: `${receiver.url}/initech-flaky`,
+        events: ['run.finished'],
+        query: 'failrate > 0',
+      });
+      const lab = await addHook(tokens.admin, {
+        url: `${receiver.url}/admin-flaky`,
+        events: ['run.finished'],
+        query: 'failrate > 0',
+      });
+      // globex's run fails its first test; initech then runs the same tests and they all pass.
+      await finishedRun(tokens.globex, 'b-scope-globex');
+      const runId = await finishRun({ server, redis, prefix }, initech, 'b-scope-initech', {
+        agent: 'hooks-test',
+        device: 'hook-device',
+        fails: () => false,
+        message: '',
+      });
+      // The admin's hook reads the whole lab: globex's failure selects initech's run for it.
+      await until('the admin hook', () => payloads('/admin-flaky').some((p) => p.run.id === runId));
+      await new Promise((r) => setTimeout(r, 300));
+      // initech's own history has no failure: nothing of globex's results reaches it through its hook.
+      expect(receiver.got('/initech-flaky')).toEqual([]);
+      const log = (await (await api(initech, `/api/hooks/${own.id}/deliveries`)).json()) as unknown[];
+      expect(log).toEqual([]);
+      expect(lab.id).not.toBe(own.id);
+    },
+    60_000,
+  );
 });
