@@ -16,6 +16,8 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<
 /** True when Redis at `url` answers PING; never throws. */
 export async function redisReachable(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // A yes/no probe: the connect below rejects with the same error, and "not reachable" is the answer the
+  // caller reports (with how to start Redis); nothing else uses this connection.
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -11,7 +11,10 @@ export function redisConnection(url: string, options: RedisOptions = {}): Redis 
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...options,
   });
-  // Errors surface through failed commands; an unhandled 'error' event would crash the process.
+  // An unhandled 'error' event would crash the process. Errors surface through failed commands, and the
+  // long-lived holders of a connection (control plane, agent, device workers, report stream) attach
+  // logConnectionErrors (harness/log/connection-errors.ts), which logs the first error of an outage, a
+  // changed one and the reconnection.
   redis.on('error', () => {});
   return redis;
 }

@@ -33,20 +33,28 @@ function inventory(options: CommonOptions): DeviceRecord[] | null {
   }
 }
 
-/** Connects to the configured Redis, or returns null when it does not answer quickly. */
+/**
+ * Connects to the configured Redis, or says on stderr why it could not (live states are shown without
+ * it) and returns null.
+ */
 async function connectRedis(): Promise<Redis | null> {
-  const redis = new Redis(loadConfig().redisUrl, {
+  const url = loadConfig().redisUrl;
+  const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1500,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+  // A one-shot probe: the connect or ping below rejects with the same error, which is reported there.
   redis.on('error', () => {});
   try {
     await redis.connect();
     await redis.ping();
     return redis;
-  } catch {
+  } catch (err) {
+    process.stderr.write(
+      `devlab: Redis at ${redactText(url)} did not answer (${redactText((err as Error).message)}); device states live there\n`,
+    );
     redis.disconnect();
     return null;
   }
@@ -139,7 +147,6 @@ async function move(
   }
   const redis = await connectRedis();
   if (!redis) {
-    process.stderr.write('devlab: Redis is not reachable; device states live there\n');
     process.exitCode = 1;
     return;
   }
