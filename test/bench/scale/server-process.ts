@@ -30,6 +30,8 @@ export class ServerProcess {
       process.execPath,
       [
         ...(process.env['BENCH_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+        // BENCH_NODE_FLAGS='--max-semi-space-size=64 ...': V8 flags for the measured process (experiments).
+        ...(process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []),
         '--import',
         'tsx',
         CHILD,
