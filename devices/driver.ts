@@ -20,6 +20,15 @@ export interface RunResult {
 
 export type TestBodyFn = (handles: SessionHandles) => Promise<void>;
 
+/** What a test asks of the session it runs in. */
+export interface SessionOptions {
+  /**
+   * The image a container test runs in (a container manifest's `image`), instead of the device's own;
+   * only the docker driver starts images, the others ignore it.
+   */
+  image?: string;
+}
+
 /** A live connection to one device; runs test bodies one after another. */
 export interface Session {
   readonly device: DeviceRecord;
@@ -35,7 +44,7 @@ export interface Session {
 export interface DeviceDriver<S = unknown> {
   readonly kind: DriverKind;
   readonly settingsSchema: ZodType<S>;
-  openSession(device: DeviceRecord): Promise<Session>;
+  openSession(device: DeviceRecord, options?: SessionOptions): Promise<Session>;
   /** Releases shared resources (engine connections, browsers); sessions are closed by their owners. */
   dispose?(): Promise<void>;
 }
@@ -59,8 +68,8 @@ export class DriverRegistry {
     return this.drivers.has(kind);
   }
 
-  openSession(device: DeviceRecord): Promise<Session> {
-    return this.get(device.driver).openSession(device);
+  openSession(device: DeviceRecord, options?: SessionOptions): Promise<Session> {
+    return this.get(device.driver).openSession(device, options);
   }
 
   async dispose(): Promise<void> {

@@ -1,4 +1,15 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type ToJSOptions, visit } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type ToJSOptions,
+  visit,
+  type YAMLError,
+} from 'yaml';
 
 /**
  * Line starts of `text` at every `\n`. The parser's own LineCounter misses the newlines inside multi-line
@@ -63,4 +74,69 @@ function failureOffset(doc: Document, message: string): number {
     },
   });
   return offset ?? rangeStart(doc.contents) ?? 0;
+}
+
+export interface YamlPosition {
+  line: number;
+  column: number;
+}
+
+/**
+ * Where the value at `path` is written; when it is missing, where its nearest parent is. For a bad key
+ * (`unrecognized_keys`) pass the key as `key` to point at the key itself.
+ */
+export function positionOf(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: readonly PropertyKey[],
+  key?: string,
+): YamlPosition {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  const segments = key === undefined ? path : [...path, key];
+  for (const [index, segment] of segments.entries()) {
+    const isLastKey = key !== undefined && index === segments.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
+      if (pair === undefined) break;
+      const keyStart = rangeStart(pair.key);
+      if (isLastKey) {
+        offset = keyStart ?? offset;
+        break;
+      }
+      node = pair.value;
+      offset = rangeStart(pair.value) ?? keyStart ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (item === undefined) break;
+      node = item;
+      offset = rangeStart(item) ?? offset;
+    } else {
+      break;
+    }
+  }
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+/**
+ * Where a syntax error is: the parser's offset, except for an unclosed flow collection or quoted scalar,
+ * which the parser notices only where the next token starts (a line or more late): there, its opening
+ * bracket or quote.
+ */
+export function syntaxErrorOffset(text: string, error: YAMLError): number {
+  const at = Math.min(error.pos[0], text.length);
+  const unclosed = /end with an? ([\]}])|Missing closing (["'])quote/.exec(error.message);
+  const close = unclosed?.[1] ?? unclosed?.[2];
+  if (close === undefined) return at;
+  const open = close === ']' ? '[' : close === '}' ? '{' : close;
+  if (open === close) return Math.max(0, text.lastIndexOf(open, at - 1));
+  let depth = 0;
+  for (let i = at - 1; i >= 0; i--) {
+    if (text[i] === close) depth++;
+    else if (text[i] === open && depth-- === 0) return i;
+  }
+  return at;
 }

@@ -12,6 +12,22 @@ export class RequestError extends Error {
 }
 
 /**
+ * A valid request the lab cannot carry out as asked (HTTP 422): a query that selects no test, a selector
+ * that matches no device, or a lab whose suites did not all load. `field` names the part to change.
+ */
+export class UnprocessableRequestError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    /** More lines under the message, e.g. each suite file that did not load. */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'UnprocessableRequestError';
+  }
+}
+
+/**
  * A submit reused an idempotency key with a different request: the key already names another run's
  * request, so neither a replay nor a new run would be what the client meant (HTTP 422).
  */

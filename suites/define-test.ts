@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DRIVER_KINDS, type DriverKind } from '../devices/device.ts';
 import { INPUT_KINDS, RESOLUTIONS } from '../devices/capabilities.ts';
+import { definitionError } from './definition-error.ts';
 import type { TestBody, TestDefinition } from './test-api.ts';
 
 export const requirementsSchema = z
@@ -37,11 +38,7 @@ export type TestMetaInput = z.input<typeof testMetaSchema>;
 /** Declares a test: metadata validated now (errors name the field), body run later on a device. */
 export function defineTest(meta: TestMetaInput, body: TestBody): TestDefinition {
   const parsed = testMetaSchema.safeParse(meta);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.join('.') || '(root)';
-    throw new Error(`Invalid test "${String(meta?.id ?? '?')}": field ${where}: ${issue.message}`);
-  }
+  if (!parsed.success) throw definitionError(meta, testMetaSchema, parsed.error);
   return { ...parsed.data, body };
 }
 

@@ -29,6 +29,50 @@ const violations = (folder: string, allowed: (target: string) => boolean) =>
     .filter(({ target }) => !target.startsWith(`${folder}/`) && !allowed(target))
     .map(({ file, target }) => `${file} → ${target}`);
 
+/** The strongly connected groups of more than one node (import circles), each sorted (Tarjan). */
+function circles(graph: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1) out.push(group.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+/** Which harness/ folder imports which other harness/ folder (files directly in harness/ left out). */
+function harnessFolderGraph(): Map<string, Set<string>> {
+  const folder = (file: string) => {
+    const parts = file.split('/');
+    return parts[0] === 'harness' && parts.length > 2 ? parts[1]! : null;
+  };
+  const graph = new Map<string, Set<string>>();
+  for (const { file, target } of importsOf('harness')) {
+    const [from, to] = [folder(file), folder(target)];
+    if (!from || !to || from === to) continue;
+    graph.set(from, (graph.get(from) ?? new Set()).add(to));
+  }
+  return graph;
+}
+
 describe('the dependency direction (docs/ARCHITECTURE.md)', () => {
   it('reads the imports it checks', () => {
     expect(importsOf('suites').some((i) => i.target === 'devices/device.ts')).toBe(true);
@@ -37,8 +81,13 @@ describe('the dependency direction (docs/ARCHITECTURE.md)', () => {
   it('devices/ imports nothing of ours', () => {
     expect(violations('devices', () => false)).toEqual([]);
   });
-  it('suites/ uses only the device record, capability schema and YAML reader from devices/', () => {
-    const shared = ['devices/device.ts', 'devices/capabilities.ts', 'devices/yaml-value.ts'];
+  it('suites/ uses only the device record, capability schema, YAML reader and did-you-mean from devices/', () => {
+    const shared = [
+      'devices/device.ts',
+      'devices/capabilities.ts',
+      'devices/yaml-value.ts',
+      'devices/did-you-mean.ts',
+    ];
     expect(violations('suites', (t) => shared.includes(t))).toEqual([]);
   });
   it('analysis/ knows no driver and no harness', () => {
@@ -48,5 +97,25 @@ describe('the dependency direction (docs/ARCHITECTURE.md)', () => {
         (t) => t.startsWith('suites/') || t === 'devices/device.ts' || t === 'devices/capabilities.ts',
       ),
     ).toEqual([]);
+  });
+});
+
+describe('inside harness/ (docs/ARCHITECTURE.md)', () => {
+  it('finds import circles between folders', () => {
+    const graph = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+      ['d', new Set(['a'])],
+    ]);
+    expect(circles(graph)).toEqual([['a', 'b', 'c']]);
+    expect(harnessFolderGraph().get('agent')?.has('queue')).toBe(true);
+  });
+  it('the folders of the attempt path are in no import circle between harness/ folders', () => {
+    // Circles among other folders exist today (e.g. server ⇄ history through the event bus and the
+    // query statistics; store ⇄ auth and scheduler): the attempt path is kept out of them.
+    const attemptPath = ['protocol', 'queue', 'agent', 'planner', 'log'];
+    const tangled = circles(harnessFolderGraph()).flat();
+    expect(attemptPath.filter((f) => tangled.includes(f))).toEqual([]);
   });
 });

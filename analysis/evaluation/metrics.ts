@@ -83,6 +83,27 @@ export function firstFailure(order: readonly Outcome[]): { position: number; tim
   return null;
 }
 
+/**
+ * Fraction of the failing pairs found once `fraction` of the run time is spent: a pair counts when it
+ * finished within that share of the total time (as NAPFD's time budget cuts). null when nothing failed.
+ */
+export function recallWithinTime(order: readonly Outcome[], fraction: number): number | null {
+  const total = order.reduce((a, o) => a + Math.max(MIN_DURATION, o.durationS), 0);
+  const m = order.filter((o) => o.failed).length;
+  if (m === 0) return null;
+  let t = 0;
+  let found = 0;
+  for (const o of order) {
+    t += Math.max(MIN_DURATION, o.durationS);
+    if (t > fraction * total + 1e-9) break;
+    if (o.failed) found++;
+  }
+  return found / m;
+}
+
+/** The share of device time `recallThird` looks at. */
+export const RECALL_TIME_FRACTION = 1 / 3;
+
 export interface CycleMetrics {
   apfd: number;
   napfd: number;
@@ -91,6 +112,8 @@ export interface CycleMetrics {
   firstPosition: number;
   firstRelativePosition: number;
   firstTimeFraction: number;
+  /** Fraction of the failing pairs found within the first third of the run time (`recallWithinTime`). */
+  recallThird: number;
 }
 
 /** All metrics of one failing cycle's order; null when nothing failed. */
@@ -106,5 +129,6 @@ export function cycleMetrics(order: readonly Outcome[], budget: number): CycleMe
     firstPosition: first.position,
     firstRelativePosition: first.position / order.length,
     firstTimeFraction: first.timeFraction,
+    recallThird: recallWithinTime(order, RECALL_TIME_FRACTION)!,
   };
 }

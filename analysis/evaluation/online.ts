@@ -1,17 +1,23 @@
-import { type Cycle, groupCycles } from '../history/cycles.ts';
+import { comparePairs, type Cycle, groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
 import { decayedFailureScore } from '../features/heuristic.ts';
 import { cycleContext, cycleQueries, HistoryState } from '../features/state.ts';
-import { FEATURE_COUNT, featureMatrix } from '../features/vector.ts';
+import { FEATURE_COUNT } from '../features/vector.ts';
 import { FailureModel, idColumns } from '../model/failure-model.ts';
-import { hashUnit, seededRandom } from '../model/hash.ts';
+import { hashUnit } from '../model/hash.ts';
 import { LogisticRegression } from '../model/logistic.ts';
 import type { NetworkConfig } from '../model/network.ts';
-import { TrainingSet } from '../model/training-set.ts';
-import { DEFAULT_RECENCY_WEIGHT, modelTrusted, scorePairs } from '../ranking/rank.ts';
+import { DEFAULT_RECENCY_WEIGHT, modelTrusted } from '../ranking/rank.ts';
+import { estimatedDurations } from '../features/duration.ts';
+import type { ConfidenceSummary } from './confidence.ts';
+import { OnlineRanker } from './online-ranker.ts';
 import { type CycleMetrics, cycleMetrics, type Outcome } from './metrics.ts';
 
-export const STRATEGIES = ['model', 'heuristic', 'logistic', 'random', 'optimal'] as const;
+/**
+ * `model`: devlab's ranker with the change under test; `historyModel`: the same ranker given no change
+ * (its change features are 0), trained alongside on the same cycles.
+ */
+export const STRATEGIES = ['model', 'historyModel', 'heuristic', 'logistic', 'random', 'optimal'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface EvaluateOptions {
@@ -29,6 +35,19 @@ export interface EvaluateOptions {
   /** Positive class weight cap of the network's training. */
   maxPositiveWeight: number;
   network?: Partial<NetworkConfig>;
+  /**
+   * Target recall of the confidence selection (`confidence.ts`): the fewest device-seconds whose
+   * predicted recall, calibrated on the earlier cycles, is at least this.
+   */
+  confidence: number;
+  /**
+   * Order the probability rankers (model and historyModel once trusted, logistic) by probability per
+   * second of expected run time, and the heuristic's (and an untrusted model's failure record, then
+   * novelty) equal scores by the faster pair first ("recently failed, then faster"):
+   * the order that finds the most failures in the least device time (Smith's rule), what APFDc and the
+   * recall at a third of the device time measure. Off: by probability alone.
+   */
+  costAware: boolean;
   /** Called after each cycle with (cycles done, total). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -41,6 +60,8 @@ export const DEFAULT_EVALUATE: EvaluateOptions = {
   trainWindow: 10_000,
   recencyWeight: DEFAULT_RECENCY_WEIGHT,
   maxPositiveWeight: 5,
+  confidence: 0.95,
+  costAware: true,
 };
 
 export interface RankingLine {
@@ -58,8 +79,11 @@ export interface CycleResult {
   metrics: Partial<Record<Strategy, CycleMetrics>>;
 }
 
-/** A strategy's metrics averaged over the failing cycles: the same fields as one cycle's. */
-export type StrategySummary = CycleMetrics;
+/**
+ * A strategy's metrics averaged over the failing cycles (the same fields as one cycle's), and the
+ * failing pairs found within the first third of the device time over all cycles together.
+ */
+export type StrategySummary = CycleMetrics & { recallThirdPooled: number };
 
 export interface EvaluationResult {
   cycles: number;
@@ -71,6 +95,10 @@ export interface EvaluationResult {
   /** Cycles, and failing cycles, the trusted model ranked (the rest: failure record, then novelty). */
   trustedCycles: number;
   trustedFailingCycles: number;
+  /** Whether any cycle carried a change (else `historyModel` is `model`: the same ranking). */
+  hasChanges: boolean;
+  /** The confidence selection of the model, and of the history-only model, over all cycles. */
+  confidence: { model: ConfidenceSummary; historyModel: ConfidenceSummary };
   seed: number;
   recencyWeight: number;
   summary: Record<Strategy, StrategySummary>;
@@ -81,10 +109,28 @@ export interface EvaluationResult {
   elapsedMs: number;
 }
 
-function orderBy(scores: ArrayLike<number>, tieKeys: readonly number[]): number[] {
+/**
+ * Highest score first; ties by a seeded hash of (cycle, test, device), and a hash tie by the pair itself:
+ * never by the order the pairs came in.
+ */
+function orderBy(
+  scores: ArrayLike<number>,
+  tieKeys: readonly number[],
+  pairs: readonly { test: string; device: string }[],
+  faster?: ArrayLike<number>,
+): number[] {
   return Array.from({ length: scores.length }, (_, i) => i).sort(
-    (a, b) => scores[b]! - scores[a]! || tieKeys[a]! - tieKeys[b]!,
+    (a, b) =>
+      scores[b]! - scores[a]! ||
+      (faster ? faster[a]! - faster[b]! : 0) ||
+      tieKeys[a]! - tieKeys[b]! ||
+      comparePairs(pairs[a]!, pairs[b]!),
   );
+}
+
+/** Failure probability per second of expected run time: the order that finds failures soonest in time. */
+function perSecond(scores: ArrayLike<number>, est: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: scores.length }, (_, i) => scores[i]! / Math.max(1e-3, est[i]!));
 }
 
 function mean(xs: number[]): number {
@@ -105,11 +151,14 @@ export async function evaluateOnline(
   const cycles: readonly Cycle[] =
     input.length > 0 && 'pairs' in input[0]! ? (input as Cycle[]) : groupCycles(input as HistoryRow[]);
   const retrainEvery = o.retrainEvery ?? Math.max(1, Math.min(10, Math.ceil(cycles.length / 30)));
+  const hasChanges = cycles.some((c) => c.changed.length > 0);
   const state = new HistoryState();
-  const model = FailureModel.create({ seed: o.seed, ...o.network });
+  const model = new OnlineRanker(FailureModel.create({ seed: o.seed, ...o.network }), o.confidence);
+  // Without any change in the history the two models would be the same model: only one is trained.
+  const historyModel = hasChanges
+    ? new OnlineRanker(FailureModel.create({ seed: o.seed, ...o.network }), o.confidence)
+    : model;
   const lr = new LogisticRegression(FEATURE_COUNT);
-  const set = new TrainingSet();
-  const rnd = seededRandom(o.seed);
   const perCycle: CycleResult[] = [];
   const rankings: RankingLine[] = [];
   const calibration: { predicted: number; observed: number }[] = [];
@@ -123,21 +172,35 @@ export async function evaluateOnline(
       rows += n;
       const queries = cycleQueries(cycle);
       const ctx = cycleContext(cycle);
-      const dense = featureMatrix(state, queries, ctx);
-      const ids = idColumns(queries, model.config);
+      const noChange = { ...ctx, changed: [] };
+      const ids = idColumns(queries, model.model.config);
       const tie = queries.map((q) => hashUnit(`${cycle.id}\u0000${q.test}\u0000${q.device}`, o.seed));
-      const trusted = modelTrusted(model);
-      const modelScores = scorePairs(state, model, queries, ctx, { recencyWeight: o.recencyWeight });
+      // The random baseline draws from the same (cycle, test, device) hash with another seed, not from a
+      // stream consumed in the order the pairs are listed.
+      const random = queries.map((q) =>
+        hashUnit(`random\u0000${cycle.id}\u0000${q.test}\u0000${q.device}`, o.seed),
+      );
+      const trusted = modelTrusted(model.model);
+      const modelScores = model.score(state, queries, ctx, o.recencyWeight);
+      const historyScores =
+        historyModel === model ? modelScores : historyModel.score(state, queries, noChange, o.recencyWeight);
       const heuristic = queries.map((q) => decayedFailureScore(state, q));
-      const logistic = lrFitted ? lr.predict(dense, n) : new Float64Array(n);
-      const random = queries.map(() => rnd());
+      const logistic = lrFitted ? lr.predict(model.dense, n) : new Float64Array(n);
       const optimal = cycle.pairs.map((p) => (p.failed ? 1e9 : 0) - p.durationS);
+      // Expected run times from the earlier cycles (never this cycle's own).
+      const est = estimatedDurations(state, queries);
+      const timed = (x: ArrayLike<number>): ArrayLike<number> => (o.costAware ? perSecond(x, est) : x);
+      // An untrusted ranker's scores are an order (failure record, then novelty), not probabilities:
+      // ordered as the heuristic is, equal scores the faster first.
+      const ranked = (x: ArrayLike<number>, isTrusted: boolean): number[] =>
+        isTrusted || !o.costAware ? orderBy(timed(x), tie, queries) : orderBy(x, tie, queries, est);
       const orders: Record<Strategy, number[]> = {
-        model: orderBy(modelScores, tie),
-        heuristic: orderBy(heuristic, tie),
-        logistic: orderBy(logistic, tie),
-        random: orderBy(random, tie),
-        optimal: orderBy(optimal, tie),
+        model: ranked(modelScores, trusted),
+        historyModel: ranked(historyScores, modelTrusted(historyModel.model)),
+        heuristic: orderBy(heuristic, tie, queries, o.costAware ? est : undefined),
+        logistic: orderBy(timed(logistic), tie, queries),
+        random: orderBy(random, tie, queries),
+        optimal: orderBy(optimal, tie, queries),
       };
       rankings.push({
         cycle: cycle.id,
@@ -151,6 +214,9 @@ export async function evaluateOnline(
       cycle.pairs.forEach((p, i) => {
         labels[i] = p.failed ? 1 : 0;
       });
+      // Confidence selections, cut at thresholds learned from the earlier cycles only.
+      model.select(modelScores, est, cycle);
+      if (historyModel !== model) historyModel.select(historyScores, est, cycle);
       // Only the trusted model's scores are probabilities; the failure record's are an order.
       if (trusted)
         for (let i = 0; i < n; i++) calibration.push({ predicted: modelScores[i]!, observed: labels[i]! });
@@ -174,20 +240,21 @@ export async function evaluateOnline(
         }
       perCycle.push(result);
 
-      // Reveal the cycle: only now do its verdicts enter the state and the training set.
-      set.append({ n, dense, ...ids, labels });
+      // Reveal the cycle: only now do its verdicts enter the state and the training sets.
+      model.append(ids, labels);
+      if (historyModel !== model) historyModel.append(ids, labels);
       state.update(cycle);
       sinceTrain++;
-      const coldStart = model.trainings === 0 && failing > 0;
-      if (set.positives > 0 && (sinceTrain >= retrainEvery || coldStart)) {
-        const from = Math.max(0, set.n - o.trainWindow);
-        const ex = set.slice(from, set.n);
-        await model.train(ex, {
+      const coldStart = model.model.trainings === 0 && failing > 0;
+      if (model.set.positives > 0 && (sinceTrain >= retrainEvery || coldStart)) {
+        const train = {
           epochs: o.epochs,
           batchSize: o.batchSize,
           seed: o.seed,
           maxPositiveWeight: o.maxPositiveWeight,
-        });
+        };
+        const ex = await model.train(o.trainWindow, train);
+        if (historyModel !== model) await historyModel.train(o.trainWindow, train);
         lr.fit(ex.dense, ex.labels, 40);
         lrFitted = true;
         retrainings++;
@@ -196,21 +263,11 @@ export async function evaluateOnline(
       o.onProgress?.(cycle.index + 1, cycles.length);
     }
   } finally {
-    model.dispose();
+    model.model.dispose();
+    if (historyModel !== model) historyModel.model.dispose();
   }
   const summary = {} as Record<Strategy, StrategySummary>;
-  for (const s of STRATEGIES) {
-    const ms = perCycle.flatMap((c) => (c.metrics[s] ? [c.metrics[s]] : []));
-    summary[s] = {
-      apfd: mean(ms.map((m) => m.apfd)),
-      napfd: mean(ms.map((m) => m.napfd)),
-      napfdTime: mean(ms.map((m) => m.napfdTime)),
-      apfdc: mean(ms.map((m) => m.apfdc)),
-      firstPosition: mean(ms.map((m) => m.firstPosition)),
-      firstRelativePosition: mean(ms.map((m) => m.firstRelativePosition)),
-      firstTimeFraction: mean(ms.map((m) => m.firstTimeFraction)),
-    };
-  }
+  for (const s of STRATEGIES) summary[s] = summarize(perCycle, s);
   return {
     cycles: cycles.length,
     failingCycles: perCycle.filter((c) => c.failing > 0).length,
@@ -220,6 +277,8 @@ export async function evaluateOnline(
     retrainings,
     trustedCycles: perCycle.filter((c) => c.modelTrusted).length,
     trustedFailingCycles: perCycle.filter((c) => c.modelTrusted && c.failing > 0).length,
+    hasChanges,
+    confidence: { model: model.tally.summary(), historyModel: historyModel.tally.summary() },
     seed: o.seed,
     recencyWeight: o.recencyWeight,
     summary,
@@ -227,5 +286,29 @@ export async function evaluateOnline(
     calibration,
     rankings,
     elapsedMs: Date.now() - start,
+  };
+}
+
+/** A strategy's metrics over the failing cycles (see StrategySummary). */
+function summarize(perCycle: readonly CycleResult[], s: Strategy): StrategySummary {
+  const ms = perCycle.flatMap((c) => (c.metrics[s] ? [c.metrics[s]] : []));
+  let found = 0;
+  let failing = 0;
+  for (const c of perCycle) {
+    const m = c.metrics[s];
+    if (!m) continue;
+    found += m.recallThird * c.failing;
+    failing += c.failing;
+  }
+  return {
+    apfd: mean(ms.map((m) => m.apfd)),
+    napfd: mean(ms.map((m) => m.napfd)),
+    napfdTime: mean(ms.map((m) => m.napfdTime)),
+    apfdc: mean(ms.map((m) => m.apfdc)),
+    firstPosition: mean(ms.map((m) => m.firstPosition)),
+    firstRelativePosition: mean(ms.map((m) => m.firstRelativePosition)),
+    firstTimeFraction: mean(ms.map((m) => m.firstTimeFraction)),
+    recallThird: mean(ms.map((m) => m.recallThird)),
+    recallThirdPooled: failing ? found / failing : Number.NaN,
   };
 }

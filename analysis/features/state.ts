@@ -1,5 +1,7 @@
 import type { Cycle, CyclePair } from '../history/cycles.ts';
-import { newStats, recordRun, type Stats } from './stats.ts';
+import { type ChangeStats, recordChange } from './change.ts';
+import { flakyEvent, knownBuild } from './flakiness.ts';
+import { type FlakyEvent, newStats, recordRun, type Stats } from './stats.ts';
 
 /** What the ranker knows about a pair before it runs (no verdict, no duration). */
 export interface PairQuery {
@@ -13,6 +15,7 @@ export interface PairQuery {
 /** What is known about the cycle about to run. */
 export interface CycleContext {
   timeMs?: number;
+  /** What the change under test touched: components (and any other tokens the history records). */
   changed?: readonly string[];
 }
 
@@ -47,6 +50,8 @@ export interface HistoryStateData {
   tables: Record<StatsKind, Map<string, Stats>>;
   testComponent: Map<string, string>;
   deviceFirmware: Map<string, string>;
+  /** Learned change associations (analysis/features/change.ts); absent in older snapshots. */
+  changes?: Map<string, ChangeStats>;
 }
 
 /**
@@ -71,6 +76,8 @@ export class HistoryState {
   readonly testComponent = new Map<string, string>();
   /** Firmware last seen on each device, to tell a firmware update. */
   readonly deviceFirmware = new Map<string, string>();
+  /** Failures of (test, model) when a component changed, learned online (analysis/features/change.ts). */
+  readonly changes = new Map<string, ChangeStats>();
 
   /** The state as plain data (shared, not copied: serialize it at once), for a snapshot. */
   snapshot(): HistoryStateData {
@@ -80,6 +87,7 @@ export class HistoryState {
       tables: this.tables,
       testComponent: this.testComponent,
       deviceFirmware: this.deviceFirmware,
+      changes: this.changes,
     };
   }
 
@@ -93,6 +101,7 @@ export class HistoryState {
     }
     for (const [test, component] of data.testComponent) state.testComponent.set(test, component);
     for (const [device, firmware] of data.deviceFirmware) state.deviceFirmware.set(device, firmware);
+    for (const [key, stats] of data.changes ?? []) state.changes.set(key, stats);
     return state;
   }
 
@@ -130,7 +139,14 @@ export class HistoryState {
     };
   }
 
-  private bump(kind: StatsKind, key: string | undefined, p: CyclePair, timeMs: number): void {
+  private bump(
+    kind: StatsKind,
+    key: string | undefined,
+    p: CyclePair,
+    timeMs: number,
+    flaky: FlakyEvent,
+    build: string,
+  ): void {
     if (key === undefined) return;
     const table = this.tables[kind];
     let s = table.get(key);
@@ -138,23 +154,29 @@ export class HistoryState {
       s = newStats(this.cycles);
       table.set(key, s);
     }
-    recordRun(s, p.failed, this.cycles, timeMs, p.durationS);
+    recordRun(s, p.failed, this.cycles, timeMs, p.durationS, flaky, build);
   }
 
-  /** Reveals one cycle's outcomes. */
+  /**
+   * Reveals one cycle's outcomes, and what they say about its change (`recordChange`). Flakiness is decided per (test, device) from the pair's own previous
+   * run (analysis/features/flakiness.ts) and counted into every entity the pair belongs to.
+   */
   update(cycle: Cycle): void {
     const timeMs = cycle.timeMs ?? Number.NaN;
     for (const p of cycle.pairs) {
       if (p.component) this.testComponent.set(p.test, p.component);
       const k = this.keysOf(p);
-      this.bump('pair', k.pair, p, timeMs);
-      this.bump('test', k.test, p, timeMs);
-      this.bump('device', k.device, p, timeMs);
-      this.bump('model', k.model, p, timeMs);
-      this.bump('firmware', k.firmware, p, timeMs);
-      this.bump('testModel', k.testModel, p, timeMs);
-      this.bump('testFirmware', k.testFirmware, p, timeMs);
-      this.bump('component', k.component, p, timeMs);
+      const f = flakyEvent(this.tables.pair.get(k.pair), p);
+      const b = knownBuild(p.build);
+      this.bump('pair', k.pair, p, timeMs, f, b);
+      this.bump('test', k.test, p, timeMs, f, b);
+      this.bump('device', k.device, p, timeMs, f, b);
+      this.bump('model', k.model, p, timeMs, f, b);
+      this.bump('firmware', k.firmware, p, timeMs, f, b);
+      this.bump('testModel', k.testModel, p, timeMs, f, b);
+      this.bump('testFirmware', k.testFirmware, p, timeMs, f, b);
+      this.bump('component', k.component, p, timeMs, f, b);
+      recordChange(this.changes, cycle.changed, p, k.component);
       if (p.firmware) this.deviceFirmware.set(p.device, p.firmware);
     }
     this.cycles++;

@@ -11,7 +11,19 @@ export interface Stats {
   /** Last verdicts as bits, newest in bit 0 (1 = failed). */
   recent: number;
   lastFailed: boolean;
+  /**
+   * Flakiness (analysis/features/flakiness.ts), counted per (test, device) and summed into the other
+   * entities from their pairs, never from differences between devices: runs that failed and then
+   * passed on a retry in one job (`retryFlakes`), and verdict flips between consecutive runs on the
+   * same device and the same build where both builds are known (`flips`). Bits: the last 16 runs,
+   * newest in bit 0 (1 = such an event).
+   */
+  retryFlakes: number;
   flips: number;
+  retryBits: number;
+  flipBits: number;
+  /** Build of the last run ('' when unknown): a flip only counts within one build. */
+  lastBuild: string;
   firstCycle: number;
   lastRunCycle: number;
   lastFailCycle: number;
@@ -33,7 +45,11 @@ export function newStats(cycle: number): Stats {
     decayCycle: cycle,
     recent: 0,
     lastFailed: false,
+    retryFlakes: 0,
     flips: 0,
+    retryBits: 0,
+    flipBits: 0,
+    lastBuild: '',
     firstCycle: cycle,
     lastRunCycle: -1,
     lastFailCycle: -1,
@@ -42,10 +58,32 @@ export function newStats(cycle: number): Stats {
   };
 }
 
-/** Records one execution outcome. */
-export function recordRun(s: Stats, failed: boolean, cycle: number, timeMs: number, durationS: number): void {
+/** What one run of a pair says about its flakiness (see `flakyEvent` in flakiness.ts). */
+export interface FlakyEvent {
+  /** Failed, then passed on a retry, within the run. */
+  retried: boolean;
+  /** The verdict differs from the pair's previous run on the same device and build. */
+  flipped: boolean;
+}
+
+const NO_FLAKE: FlakyEvent = { retried: false, flipped: false };
+
+/** Records one execution outcome (of a pair, or of an entity a pair belongs to), with its flakiness. */
+export function recordRun(
+  s: Stats,
+  failed: boolean,
+  cycle: number,
+  timeMs: number,
+  durationS: number,
+  flaky: FlakyEvent = NO_FLAKE,
+  build = '',
+): void {
   const f = failed ? 1 : 0;
-  if (s.runs > 0 && s.lastFailed !== failed) s.flips++;
+  if (flaky.retried) s.retryFlakes++;
+  if (flaky.flipped) s.flips++;
+  s.retryBits = ((s.retryBits << 1) | (flaky.retried ? 1 : 0)) & 0xffff;
+  s.flipBits = ((s.flipBits << 1) | (flaky.flipped ? 1 : 0)) & 0xffff;
+  s.lastBuild = build;
   s.durationEwma = s.runs === 0 ? durationS : 0.7 * s.durationEwma + 0.3 * durationS;
   s.runs++;
   s.fails += f;
@@ -70,7 +108,12 @@ export function decayAt(s: Stats, cycle: number): number {
 
 /** Failures among the last k runs (k <= 16). */
 export function recentFails(s: Stats, k: number): number {
-  let bits = s.recent & ((1 << Math.min(k, s.runs)) - 1);
+  return countBits(s.recent, Math.min(k, s.runs));
+}
+
+/** Set bits among the lowest k of `bits` (the last k runs of a recent-runs bit field). */
+export function countBits(bits0: number, k: number): number {
+  let bits = bits0 & ((1 << Math.min(k, 16)) - 1);
   let n = 0;
   while (bits) {
     n += bits & 1;

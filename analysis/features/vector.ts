@@ -1,3 +1,5 @@
+import { componentModelKey, lift, testKey, testModelKey } from './change.ts';
+import { flakyRate } from './flakiness.ts';
 import type { CycleContext, HistoryState, PairQuery } from './state.ts';
 import { decayAt, recentFails, type Stats } from './stats.ts';
 
@@ -12,7 +14,7 @@ export const FEATURE_NAMES = [
   'pair_last5_frac',
   'pair_recency',
   'pair_fail_rate',
-  'pair_flip_rate',
+  'pair_flaky_rate',
   'pair_log_runs',
   'pair_new',
   'test_decay',
@@ -21,7 +23,7 @@ export const FEATURE_NAMES = [
   'test_last5_frac',
   'test_recency',
   'test_time_recency',
-  'test_flip_rate',
+  'test_flaky_rate',
   'test_log_runs',
   'test_new',
   'test_age',
@@ -39,7 +41,23 @@ export const FEATURE_NAMES = [
   'log_duration',
   'component_changed',
   'component_ewma',
+  'change_size',
+  'change_test_lift',
+  'change_test_model_lift',
+  'change_component_model_lift',
 ] as const;
+
+/**
+ * The features that read the change under test (`CycleContext.changed`); all 0 without one. A ranking
+ * without change features (the evaluation's history-only model) is the same ranking given no change.
+ */
+export const CHANGE_FEATURES: readonly (typeof FEATURE_NAMES)[number][] = [
+  'component_changed',
+  'change_size',
+  'change_test_lift',
+  'change_test_model_lift',
+  'change_component_model_lift',
+];
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const HOUR = 3_600_000;
@@ -76,6 +94,26 @@ export function pairFeatures(
   const pr = pair?.runs ?? 0;
   const tr = test?.runs ?? 0;
   const lastFw = state.deviceFirmware.get(q.device);
+  // Learned associations of the changed tokens with this test / (test, model) / (component, model):
+  // the strongest over the tokens, as lift over the entity's own failure rate.
+  let testLift = 0;
+  let testModelLift = 0;
+  let componentModelLift = 0;
+  if (changed.size > 0) {
+    for (const token of changed) {
+      testLift = Math.max(testLift, lift(state.changes.get(testKey(token, q.test)), test));
+      if (q.deviceModel === undefined) continue;
+      testModelLift = Math.max(
+        testModelLift,
+        lift(state.changes.get(testModelKey(token, q.test, q.deviceModel)), testModel),
+      );
+      if (k.component !== undefined)
+        componentModelLift = Math.max(
+          componentModelLift,
+          lift(state.changes.get(componentModelKey(token, k.component, q.deviceModel)), comp),
+        );
+    }
+  }
   const v = [
     1 - Math.exp(-(pair ? decayAt(pair, c) : 0)),
     pair?.ewmaFast ?? 0,
@@ -86,7 +124,7 @@ export function pairFeatures(
     pair ? recentFails(pair, 5) / 5 : 0,
     recency(pair, c),
     pair ? pair.fails / (pr + 1) : 0,
-    pair ? pair.flips / (pr + 1) : 0,
+    flakyRate(pair),
     Math.log1p(pr) / 6,
     pr === 0 ? 1 : 0,
     1 - Math.exp(-(test ? decayAt(test, c) : 0)),
@@ -95,7 +133,7 @@ export function pairFeatures(
     test ? recentFails(test, 5) / 5 : 0,
     recency(test, c),
     timeRec,
-    test ? test.flips / (tr + 1) : 0,
+    flakyRate(test),
     Math.log1p(tr) / 6,
     tr === 0 ? 1 : 0,
     test ? 1 / (1 + c - test.firstCycle) : 1,
@@ -113,6 +151,10 @@ export function pairFeatures(
     Math.log1p(test?.durationEwma ?? 0) / 8,
     k.component !== undefined && changed.has(k.component) ? 1 : 0,
     comp?.ewmaFast ?? 0,
+    Math.log1p(changed.size) / 3,
+    testLift,
+    testModelLift,
+    componentModelLift,
   ];
   for (let i = 0; i < FEATURE_COUNT; i++) out[offset + i] = v[i]!;
 }

@@ -23,6 +23,10 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   hoursBetween: 6,
 };
 
+/** Chance that a change regresses a component it touches, and that such a change is merged anyway. */
+export const REGRESSION_RATE = 0.3;
+export const MERGED_RATE = 0.2;
+
 interface Breakage {
   /** Which (test, device) the defect hits. */
   hits: (t: TestSpec, d: DeviceSpec, firmware: string) => boolean;
@@ -32,9 +36,11 @@ interface Breakage {
 }
 
 /**
- * A seeded lab history: device models with firmware roll-outs that break some tests on some
- * models, capability defects (HEVC, HDR), component regressions announced by the cycle's changed
- * components, flaky tests, new tests and new devices joining, and realistic durations.
+ * A seeded lab history. Failures a change explains: each cycle's change touches 1-2 components and
+ * may regress them (the tests depending on a component, declared or hidden, on all models or on the
+ * component's platform-specific models). Failures no change explains: firmware roll-outs that break
+ * some tests on some models, capability defects (HEVC, HDR), flaky tests, new tests and new devices
+ * joining, infrastructure errors, and a merged regression that stays after its cycle. Realistic durations.
  */
 export function generateLabHistory(options: Partial<GenerateOptions> = {}): HistoryRow[] {
   const o = { ...DEFAULT_GENERATE, ...options };
@@ -84,19 +90,30 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
   const t0 = Date.parse(o.start);
   const runs = new Map<string, number>();
   for (let c = 0; c < o.cycles; c++) {
-    // The change under test touches 1-2 components; some changes regress a few of their tests.
+    // The change under test (a pull request's run) touches 1-2 components. A change regresses each
+    // component it touches with probability REGRESSION_RATE: the tests that depend on the component
+    // (declared or not; each by its sensitivity) fail on every model or, as often, only on the models with
+    // platform-specific code in it. Most such changes are not merged: their failures are this cycle's
+    // only. A merged one (MERGED_RATE) breaks the base build for a few more cycles, whatever those
+    // cycles' changes touch.
     const changed = [
       ...new Set([pick(rnd, COMPONENTS), ...(rnd() < 0.4 ? [pick(rnd, COMPONENTS)] : [])]),
     ].sort();
-    if (rnd() < 0.12) {
-      const comp = changed[0]!;
-      const victims = world.tests.filter((t) => t.component === comp && rnd() < 0.3);
-      const modelsHit = rnd() < 0.5 ? null : new Set([pick(rnd, world.models).name]);
+    for (const comp of changed) {
+      if (rnd() >= REGRESSION_RATE) continue;
+      const victims = new Set(
+        world.tests.filter((t) => {
+          const dep = t.depends.find((d) => d.component === comp);
+          return dep !== undefined && rnd() < dep.sensitivity;
+        }),
+      );
+      const modelsHit = rnd() < 0.5 ? null : new Set(world.platformModels.get(comp));
+      const merged = rnd() < MERGED_RATE;
       breakages.push({
-        hits: (tt, d) => victims.includes(tt) && (!modelsHit || modelsHit.has(d.model.name)),
-        probability: 0.75,
+        hits: (tt, d) => victims.has(tt) && (!modelsHit || modelsHit.has(d.model.name)),
+        probability: 0.8,
         from: c,
-        until: c + 1 + Math.floor(rnd() * 6),
+        until: merged ? c + 2 + Math.floor(rnd() * 5) : c + 1,
       });
     }
     const active = world.devices.filter((d) => d.joins <= c);

@@ -29,6 +29,12 @@ export interface TestSpec {
   flakiness: number;
   /** Cycle the test is added to the catalog. */
   added: number;
+  /**
+   * The code the test exercises: its own component and 0-2 others it does not declare (a player test
+   * that also goes through drm and network). `sensitivity`: the chance that a regression in that
+   * component breaks this test.
+   */
+  depends: { component: string; sensitivity: number }[];
 }
 
 export const COMPONENTS = ['player', 'drm', 'ui', 'network', 'subtitles', 'ads', 'epg', 'audio'] as const;
@@ -57,6 +63,8 @@ export interface World {
   models: DeviceModelSpec[];
   devices: DeviceSpec[];
   tests: TestSpec[];
+  /** Per component, the two device models with platform-specific code in it (where its regressions often show). */
+  platformModels: Map<string, string[]>;
 }
 
 /** The lab's devices and tests, some present from the start and some joining over `cycles`. */
@@ -94,7 +102,23 @@ export function buildWorld(seed: number, cycles: number): World {
       baseDurationS: Math.min(900, Math.exp(3.2 + 1.0 * gaussian(rnd))),
       flakiness: rnd() < 0.1 ? 0.05 + rnd() * 0.15 : 0,
       added: i < 70 ? 0 : Math.floor(rnd() * cycles * 0.9),
+      depends: [],
     });
   }
-  return { models, devices, tests };
+  // Drawn after the tests, so that the rest of the world is what it was before changes were modelled.
+  for (const t of tests) {
+    t.depends.push({ component: t.component, sensitivity: 0.15 + 0.35 * rnd() });
+    const hidden = rnd() < 0.4 ? 0 : rnd() < 0.67 ? 1 : 2;
+    for (let h = 0; h < hidden; h++) {
+      const other = pick(rnd, COMPONENTS);
+      if (t.depends.some((d) => d.component === other)) continue;
+      t.depends.push({ component: other, sensitivity: 0.1 + 0.3 * rnd() });
+    }
+  }
+  const platformModels = new Map<string, string[]>();
+  for (const c of COMPONENTS) {
+    const names = [...models.map((m) => m.name)].sort(() => rnd() - 0.5);
+    platformModels.set(c, names.slice(0, 2).sort());
+  }
+  return { models, devices, tests, platformModels };
 }

@@ -140,6 +140,19 @@ export function historyToCsv(rows: readonly HistoryRow[]): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Every column, in the order a streamed history CSV has them (a stream cannot know which ones its rows use). */
+export const ALL_COLUMNS = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS] as const;
+
+/** The header line of a streamed history CSV (`ALL_COLUMNS`), with its newline. */
+export function historyCsvHeader(): string {
+  return `${ALL_COLUMNS.join(',')}\n`;
+}
+
+/** One row as a record of a streamed history CSV (`ALL_COLUMNS`, empty where the row has no value), with its newline. */
+export function historyCsvRecord(r: HistoryRow): string {
+  return `${ALL_COLUMNS.map((c) => quote(columnValue(r, c) ?? '')).join(',')}\n`;
+}
+
 function columnValue(r: HistoryRow, col: string): string | undefined {
   switch (col) {
     case 'cycle':

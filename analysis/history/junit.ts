@@ -36,6 +36,12 @@ function suiteProperty(suite: XmlNode, name: string): string | undefined {
 export const INFRASTRUCTURE_ERROR_TYPE = 'infrastructure';
 
 /**
+ * The suite property marking devlab's suite of tests no device could run (skipped, with why): no device
+ * ran them, so they are no history and the suite is passed over on import.
+ */
+export const UNRUNNABLE_SUITE_PROPERTY = 'devlab.unrunnable';
+
+/**
  * A test case's verdict. In JUnit, `<failure>` is a failed assertion and `<error>` an unexpected
  * exception *in the test*: both are the test's failure (`fail`). Only an `<error>` whose `type` is
  * `infrastructure` (what devlab writes when the lab, not the test, broke) is an infrastructure
@@ -60,7 +66,8 @@ export interface JunitCycle {
 
 /**
  * Parses one JUnit XML report as one cycle. The device comes from the suite property `device`
- * (else the `hostname` attribute, else `defaultDevice`); firmware and model from properties.
+ * (else the `hostname` attribute, else `defaultDevice`); firmware and model from properties
+ * (`device_model`, `firmware`). A test is `classname.name`, or `name` when its class is the device.
  */
 export function parseJunitXml(
   xml: string,
@@ -81,6 +88,7 @@ export function parseJunitXml(
   const rows: HistoryRow[] = [];
   let timestamp: string | undefined;
   for (const [si, suite] of suites.entries()) {
+    if (suiteProperty(suite, UNRUNNABLE_SUITE_PROPERTY) === 'true') continue;
     timestamp ??= attr(suite, 'timestamp');
     const device = suiteProperty(suite, 'device') ?? attr(suite, 'hostname') ?? defaultDevice;
     const deviceModel = suiteProperty(suite, 'device_model');
@@ -102,7 +110,8 @@ export function parseJunitXml(
         );
       const row: HistoryRow = {
         cycle,
-        test: cls ? `${cls}.${name}` : name,
+        // A class naming the suite's device (devlab's own reports) is no part of the test's name.
+        test: cls && cls !== device ? `${cls}.${name}` : name,
         device,
         verdict: verdictOf(tc),
         durationS,

@@ -16,6 +16,17 @@ export function applyPlatt(c: Platt, raw: number): number {
   return sigmoid(c.a * logit(raw) + c.b);
 }
 
+/** Cross-entropy of Platt's targets under sigmoid(a x + b), computed without overflow. */
+function plattLoss(x: readonly number[], t: readonly number[], a: number, b: number): number {
+  let loss = 0;
+  for (let i = 0; i < x.length; i++) {
+    const f = a * x[i]! + b;
+    // -[t log p + (1 - t) log(1 - p)] = softplus(-f) + (1 - t) f
+    loss += Math.max(-f, 0) + Math.log1p(Math.exp(-Math.abs(f))) + (1 - t[i]!) * f;
+  }
+  return loss;
+}
+
 /**
  * Fits Platt scaling on held-out (raw probability, label) pairs by Newton's method with Platt's
  * smoothed targets. Returns the identity when the window has too few positives or negatives.
@@ -51,9 +62,19 @@ export function fitPlatt(raw: ArrayLike<number>, labels: ArrayLike<number>, minE
     if (Math.abs(det) < 1e-12) break;
     const da = (hbb * ga - hab * gb) / det;
     const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-7) break;
+    // Backtracking line search (Lin, Lin and Weng, 2007): a full Newton step on nearly separable
+    // held-out rows can overshoot to a huge slope that maps every score to 0 or 1.
+    const f0 = plattLoss(x, t, a, b);
+    let step = 1;
+    while (
+      step >= 1e-10 &&
+      plattLoss(x, t, a - step * da, b - step * db) > f0 - 1e-4 * step * (ga * da + gb * db)
+    )
+      step /= 2;
+    if (step < 1e-10) break;
+    a -= step * da;
+    b -= step * db;
+    if (step * (Math.abs(da) + Math.abs(db)) < 1e-7) break;
   }
   if (!Number.isFinite(a) || !Number.isFinite(b) || a <= 0) return IDENTITY_PLATT;
   return { a, b };

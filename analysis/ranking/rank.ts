@@ -2,6 +2,8 @@ import { FEATURE_COUNT, FEATURE_NAMES, featureMatrix } from '../features/vector.
 import { decayedFailureScore } from '../features/heuristic.ts';
 import type { CycleContext, HistoryState, PairQuery } from '../features/state.ts';
 import { type FailureModel, idColumns } from '../model/failure-model.ts';
+import { comparePairs } from '../history/cycles.ts';
+import { hashUnit } from '../model/hash.ts';
 import { beatsEvidence } from '../model/holdout.ts';
 import { explainPair } from './reasons.ts';
 
@@ -57,7 +59,8 @@ const evidenceScore = (decayedFailures: number): number => -Math.expm1(-decayedF
 
 /**
  * Untrusted scores: a pair with failure evidence scores above this floor; a pair without any scores
- * below it, by novelty, so that novelty orders only what the failure record leaves tied.
+ * below it (at most a fifth of it), by novelty and the change, so that they order only what the failure
+ * record leaves tied.
  */
 export const EVIDENCE_FLOOR = 1e-9;
 
@@ -76,11 +79,20 @@ export function novelty(state: HistoryState, q: PairQuery): number {
   return n;
 }
 
-/** The score of a pair while the model is untrusted: failure evidence first, then novelty. */
-function evidenceOrNovelty(state: HistoryState, q: PairQuery): number {
+/** Whether the change under test touched the pair's test's component. */
+function touched(state: HistoryState, q: PairQuery, changed: ReadonlySet<string>): boolean {
+  const component = q.component ?? state.testComponent.get(q.test);
+  return component !== undefined && changed.has(component);
+}
+
+/**
+ * The score of a pair while the model is untrusted: failure evidence first, then novelty and whether
+ * the change touched its test's component (each counts; without a change, novelty alone).
+ */
+function evidenceOrNovelty(state: HistoryState, q: PairQuery, changed: ReadonlySet<string>): number {
   const decayed = decayedFailureScore(state, q);
   if (decayed > 0) return EVIDENCE_FLOOR + evidenceScore(decayed);
-  return (EVIDENCE_FLOOR / 10) * (novelty(state, q) / 3);
+  return (EVIDENCE_FLOOR / 10) * (novelty(state, q) / 3 + (touched(state, q, changed) ? 1 : 0));
 }
 
 export const DEFAULT_RECENCY_WEIGHT = 0.3;
@@ -89,7 +101,7 @@ export const DEFAULT_RECENCY_WEIGHT = 0.3;
  * The model's failure probability for each pair: the network's calibrated output combined with
  * the documented recency term. Until the model is trusted (`modelTrusted`), the failure evidence
  * instead: 1 - e^-(decayed failures of the pair + a tenth of its test's), in the heuristic's order,
- * above EVIDENCE_FLOOR; pairs that never failed below it, by novelty.
+ * above EVIDENCE_FLOOR; pairs that never failed below it, by novelty and whether the change touched their component.
  */
 export function scorePairs(
   state: HistoryState,
@@ -112,20 +124,46 @@ export function scorePairs(
     }
     return out;
   }
-  for (let i = 0; i < n; i++) out[i] = evidenceOrNovelty(state, pairs[i]!);
+  const changed = new Set(ctx.changed ?? []);
+  for (let i = 0; i < n; i++) out[i] = evidenceOrNovelty(state, pairs[i]!, changed);
   return out;
 }
 
-/** Ranks pairs by failure probability (highest first) with reasons for each. */
+export interface TieOptions {
+  /** The cycle being ranked (default: its index, `state.cycles`). */
+  cycle?: string;
+  /** Seed of the tie-breaking hash (default 1). */
+  seed?: number;
+}
+
+/**
+ * Highest score first; equal scores by a seeded hash of (cycle, test, device), then by the pair itself:
+ * never by the order the pairs were listed in (a history file, the store, the catalog).
+ */
+export function rankOrder(
+  state: HistoryState,
+  scores: ArrayLike<number>,
+  pairs: readonly PairQuery[],
+  options: TieOptions = {},
+): number[] {
+  const cycle = options.cycle ?? String(state.cycles);
+  const seed = options.seed ?? 1;
+  const tie = pairs.map((q) => hashUnit(`${cycle}\u0000${q.test}\u0000${q.device}`, seed));
+  return Array.from({ length: pairs.length }, (_, i) => i).sort(
+    (a, b) => scores[b]! - scores[a]! || tie[a]! - tie[b]! || comparePairs(pairs[a]!, pairs[b]!),
+  );
+}
+
+/** Ranks pairs by failure probability (highest first, ties as `rankOrder`) with reasons for each. */
 export function rankPairs(
   state: HistoryState,
   model: FailureModel | null,
   pairs: readonly PairQuery[],
   ctx: CycleContext = {},
-  options: ScoreOptions & { reasonsFor?: number } = {},
+  options: ScoreOptions & TieOptions & { reasonsFor?: number } = {},
 ): RankedPair[] {
   const scores = scorePairs(state, model, pairs, ctx, options);
-  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const order = rankOrder(state, scores, pairs, options);
   const explainTop = options.reasonsFor ?? Number.POSITIVE_INFINITY;
   return order.map((i, rank) => {
     const q = pairs[i]!;

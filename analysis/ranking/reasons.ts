@@ -1,4 +1,6 @@
 import type { CycleContext, HistoryState, PairQuery } from '../features/state.ts';
+import { describeFlakiness, isFlakyNow } from '../features/flakiness.ts';
+import { testModelKey } from '../features/change.ts';
 import { recentFails, type Stats } from '../features/stats.ts';
 
 function lastK(s: Stats | undefined, k: number): { fails: number; runs: number } {
@@ -31,13 +33,22 @@ export function explainPair(state: HistoryState, q: PairQuery, ctx: CycleContext
   else if (!pair && test) out.push('first run of this test on this device');
   if (k.component !== undefined && (ctx.changed ?? []).includes(k.component))
     out.push(`component ${k.component} changed`);
+  // Learned from earlier cycles: changes to this component broke this test on this model before.
+  for (const token of ctx.changed ?? []) {
+    if (q.deviceModel === undefined) break;
+    const s = state.changes.get(testModelKey(token, q.test, q.deviceModel));
+    if (s && s.fails > 0) {
+      out.push(`failed in ${s.fails} of ${s.runs} runs on ${q.deviceModel} when ${token} changed`);
+      break;
+    }
+  }
   if (pair && pair.lastFailCycle >= 0 && pairRecent.fails === 0)
     out.push(`last failed on this device ${c - pair.lastFailCycle} cycles ago`);
   const testRecent = lastK(test, 10);
   if (testRecent.fails > 0 && pairRecent.fails === 0)
     out.push(`failed ${testRecent.fails} of its last ${testRecent.runs} runs on any device`);
-  if (test && test.runs >= 6 && test.flips / test.runs > 0.2)
-    out.push(`flaky: ${test.flips} verdict flips in ${test.runs} runs`);
+  // Flaky per (test, device): retries and same-build flips on this device, never other devices' verdicts.
+  if (pair && isFlakyNow(pair)) out.push(`flaky: ${describeFlakiness(pair)}`);
   if (model && model.runs >= 10 && model.ewmaSlow > 0.15)
     out.push(`model ${q.deviceModel} fails often (${Math.round(model.ewmaSlow * 100)}% recently)`);
   return out.slice(0, max);

@@ -1,4 +1,5 @@
-import { groupCycles } from '../history/cycles.ts';
+import { everFlaky } from '../features/flakiness.ts';
+import { comparePairs, groupCycles } from '../history/cycles.ts';
 import type { HistoryRow } from '../history/row.ts';
 import { HistoryState, type PairQuery } from '../features/state.ts';
 import type { FailureModel } from '../model/failure-model.ts';
@@ -23,12 +24,18 @@ export interface ReportInput {
   scores?: { test: string; device: string; score: number }[];
 }
 
-export interface FlakyTest {
+/** A test that is flaky on one device (analysis/features/flakiness.ts). */
+export interface FlakyPair {
   test: string;
+  device: string;
   runs: number;
   failures: number;
+  /** Runs that failed, then passed on a retry. */
+  retried: number;
+  /** Verdict flips between consecutive runs of the same build on this device. */
   flips: number;
-  flipRate: number;
+  /** (retried + flips) / runs. */
+  flakyRate: number;
 }
 
 export interface ReportData {
@@ -37,14 +44,37 @@ export interface ReportData {
   risk: RankedPair[];
   /** What the risk scores come from: the model once trusted, else the failure record (see rank.ts). */
   rankedBy: string;
-  flaky: FlakyTest[];
+  /** Flaky (test, device) pairs, most flaky first. */
+  flaky: FlakyPair[];
   evaluation?: ReportEvaluation;
+}
+
+/**
+ * The flaky (test, device) pairs of a history: a retry that passed after a failure, or two flips on
+ * the same build, on that device. A test failing on one device and passing on others is not here.
+ */
+export function flakyPairs(state: HistoryState, pairs: Iterable<PairQuery>, limit = 30): FlakyPair[] {
+  const out: FlakyPair[] = [];
+  for (const q of pairs) {
+    const s = state.get('pair', state.keysOf(q).pair);
+    if (!s || !everFlaky(s)) continue;
+    out.push({
+      test: q.test,
+      device: q.device,
+      runs: s.runs,
+      failures: s.fails,
+      retried: s.retryFlakes,
+      flips: s.flips,
+      flakyRate: (s.retryFlakes + s.flips) / s.runs,
+    });
+  }
+  return out.sort((a, b) => b.flakyRate - a.flakyRate || comparePairs(a, b)).slice(0, limit);
 }
 
 /** Computes everything the report shows; the HTML renderer only formats it. */
 export function buildReportData(input: ReportInput): ReportData {
   let risk: RankedPair[] = [];
-  let flaky: FlakyTest[] = [];
+  let flaky: FlakyPair[] = [];
   if (input.rows && input.rows.length > 0) {
     const state = new HistoryState();
     const latest = new Map<string, PairQuery>();
@@ -66,17 +96,7 @@ export function buildReportData(input: ReportInput): ReportData {
       return full;
     });
     risk = rankPairs(state, input.model ?? null, pairs, {}, { reasonsFor: 500 });
-    flaky = [...state.tables.test.entries()]
-      .map(([test, s]) => ({
-        test,
-        runs: s.runs,
-        failures: s.fails,
-        flips: s.flips,
-        flipRate: s.flips / s.runs,
-      }))
-      .filter((f) => f.runs >= 5 && f.flips >= 2)
-      .sort((a, b) => b.flipRate - a.flipRate)
-      .slice(0, 30);
+    flaky = flakyPairs(state, latest.values());
   } else if (input.scores) {
     risk = [...input.scores]
       .sort((a, b) => b.score - a.score)

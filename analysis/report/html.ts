@@ -90,11 +90,11 @@ export function renderReportHtml(data: ReportData): string {
     );
   } else sections.push('<h2>Calibration and APFD</h2><p>No evaluation given.</p>');
   sections.push(
-    `<h2>Flaky tests</h2>${
+    `<h2>Flaky tests, per device</h2><p>Failed then passed on a retry, or flipped verdict on the same build, on that device (never from one device failing where others pass).</p>${
       data.flaky.length
         ? table(
-            ['test', 'runs', 'failures', 'verdict flips', 'flip rate'],
-            data.flaky.map((f) => [f.test, f.runs, f.failures, f.flips, f.flipRate]),
+            ['test', 'device', 'runs', 'failures', 'passed on retry', 'same-build flips', 'flaky rate'],
+            data.flaky.map((f) => [f.test, f.device, f.runs, f.failures, f.retried, f.flips, f.flakyRate]),
           )
         : '<p>No flaky tests in the history (or no history given).</p>'
     }`,

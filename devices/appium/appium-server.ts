@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -200,7 +201,7 @@ export class AppiumServer {
       while (Date.now() < deadline) {
         signal?.throwIfAborted();
         if ((await appiumStatus(this.url, 1000))?.ready) return;
-        const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 250))]);
+        const exit = await Promise.race([exited, sleep(250, null)]);
         if (exit)
           throw new Error(
             `Appium server exited with ${describeExit(exit)} before it was ready${logFile ? ` (log: ${logFile})` : ''}`,

@@ -1,16 +1,11 @@
-import { createServer } from 'node:net';
+import getPort from 'get-port';
 
-/** A loopback port free right now (the OS picks it). */
+/**
+ * A loopback port free right now (the OS picks it; `get-port` checks it on 127.0.0.1 only, and does not
+ * hand the same port to another caller of this process for a while).
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  return getPort({ host: '127.0.0.1' });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** A live process of a process group, from the process table (/proc). */
@@ -61,7 +62,7 @@ export async function groupGone(pgid: number, timeoutMs: number): Promise<boolea
   for (;;) {
     if (groupMembers(pgid).length === 0) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { DeviceRecord } from '../device.ts';
-import { containerLabels } from './labels.ts';
+import { containerLabels, DEFAULT_LAB } from './labels.ts';
 import type { DockerSettings } from './settings.ts';
 
 /** Keeps a container alive for exec-driven tests; removal kills it. */
@@ -30,14 +30,19 @@ export function createDeviceContainer(
   docker: Docker,
   device: DeviceRecord,
   settings: DockerSettings,
-  options: { instance: string; cmd: string[] },
+  options: { instance: string; cmd: string[]; lab?: string },
 ): Promise<Docker.Container> {
   return docker.createContainer({
     Image: settings.image,
     Cmd: options.cmd,
     Env: Object.entries(settings.env).map(([k, v]) => `${k}=${v}`),
     User: settings.user,
-    Labels: containerLabels(device.host, device.id, options.instance),
+    Labels: containerLabels({
+      lab: options.lab ?? DEFAULT_LAB,
+      agentId: device.host,
+      deviceId: device.id,
+      instance: options.instance,
+    }),
     NetworkDisabled: settings.network === 'none',
     // A stop (the engine shutting down, a restart) gives the test 1 s after SIGTERM, not Docker's 10 s:
     // a keepalive `sleep` as PID 1 ignores SIGTERM and would hold the engine's restart up.

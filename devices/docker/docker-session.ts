@@ -20,7 +20,10 @@ export interface CommandRunResult extends RunResult {
   exitCode: number | null;
 }
 
-/** A container device: every test gets a new container from the device's image, removed afterwards. */
+/**
+ * A container device: every test gets a new container from the session's image (the device's, or the one
+ * its tests asked for when it was opened), removed afterwards.
+ */
 export class DockerSession implements Session {
   private container: Docker.Container | null = null;
   private handle: DockerContainerHandle | null = null;
@@ -29,7 +32,8 @@ export class DockerSession implements Session {
     private readonly docker: Docker,
     readonly device: DeviceRecord,
     private readonly settings: DockerSettings,
-    private readonly instance: string,
+    /** Stamped on its containers: this agent life's id and the lab (see labels.ts). */
+    private readonly stamp: { instance: string; lab: string },
     private readonly onLog?: LogListener,
     /** Where a container goes whose removal failed (engine away), to be removed once the engine is back. */
     private readonly leftovers?: LeftoverContainers,
@@ -61,7 +65,7 @@ export class DockerSession implements Session {
     try {
       await this.reset();
       const container = await createDeviceContainer(this.docker, this.device, this.settings, {
-        instance: this.instance,
+        ...this.stamp,
         cmd: KEEPALIVE_CMD,
       });
       this.container = container;
@@ -103,7 +107,7 @@ export class DockerSession implements Session {
     try {
       await this.reset();
       container = await createDeviceContainer(this.docker, this.device, this.settings, {
-        instance: this.instance,
+        ...this.stamp,
         cmd: KEEPALIVE_CMD,
       });
       this.container = container;

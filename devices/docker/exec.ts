@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { DeviceTimeoutError } from '../errors.ts';
@@ -65,6 +66,6 @@ export async function exitCodeOf(exec: Docker.Exec): Promise<number> {
   for (let i = 0; ; i++) {
     const info = await exec.inspect();
     if (!info.Running || i >= 40) return info.ExitCode ?? -1;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

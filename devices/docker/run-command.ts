@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Artifact } from '../device.ts';
@@ -33,8 +34,6 @@ function lineSplitter(name: 'stdout' | 'stderr', sink: Buffer[], onLog?: LogList
     for (const line of lines) onLog(name, line);
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Kills every process of the container but its keepalive PID 1 (`kill -KILL -1` run as the container's

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 export const dockerSettingsSchema = z
   .object({
-    /** Engine socket path. */
-    socket: z.string().min(1).default('/var/run/docker.sock'),
+    /** Engine socket path; default: the driver's (the lab's `dockerSocket`, DEVLAB_DOCKER_SOCKET). */
+    socket: z.string().min(1).optional(),
     image: z.string().min(1),
     /** Name of a local image spec to build the image from when the engine lacks it. */
     build: z.string().min(1).optional(),

@@ -8,11 +8,12 @@ import { type HealthResult, timed } from './health-check.ts';
 export function dockerHealth(device: DeviceRecord, driver: DockerDriver): Promise<HealthResult> {
   return timed(device, async () => {
     const settings = dockerSettings(device);
-    const { docker } = driver.engine(settings.socket);
+    const socket = driver.socketOf(settings);
+    const { docker } = driver.engine(socket);
     try {
       await docker.ping();
     } catch (err) {
-      throw new Error(`Docker engine on ${settings.socket} did not answer: ${(err as Error).message}`);
+      throw new Error(`Docker engine on ${socket} did not answer: ${(err as Error).message}`);
     }
     if (await hasImage(docker, settings.image)) return `engine up, image ${settings.image} present`;
     if (settings.build) return `engine up, image ${settings.image} will be built from ${settings.build}`;

@@ -45,7 +45,7 @@ export class HealthMonitor {
   }
 
   healthKey(deviceId: string): string {
-    return `${this.states.prefix}device:${deviceId}:health`;
+    return this.states.keys.deviceHealth(deviceId);
   }
 
   async checkOnce(device: DeviceRecord): Promise<HealthOutcome> {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Document, isNode, type LineCounter, parseDocument } from 'yaml';
-import type { ZodError } from 'zod';
+import { type Document, type LineCounter, parseDocument } from 'yaml';
+import type { ZodError, ZodType } from 'zod';
+import { unknownKeyHint } from '../did-you-mean.ts';
 import type { DeviceRecord } from '../device.ts';
 import { type InventoryIssue, InventoryError } from './inventory-error.ts';
 import { DRIVER_SETTINGS, deviceEntrySchema, inventoryFileSchema } from './schema.ts';
-import { lineCounterOf, yamlValue } from '../yaml-value.ts';
+import { lineCounterOf, positionOf, syntaxErrorOffset, yamlValue } from '../yaml-value.ts';
 
 /** The reference lab's inventory, used when no path is given. */
 export const DEFAULT_INVENTORY = path.join(
@@ -17,34 +18,41 @@ export const DEFAULT_INVENTORY = path.join(
 
 type PathKey = string | number;
 
-/** Line and column of the deepest node on `keys` that exists (a missing field points at its parent). */
-function locate(doc: Document, lc: LineCounter, keys: PathKey[]): { line: number; column: number } {
-  for (let n = keys.length; n >= 0; n--) {
-    const node = doc.getIn(keys.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return { line: 1, column: 1 };
+interface ZodContext {
+  file: string;
+  doc: Document;
+  lc: LineCounter;
+  /** Where the validated value sits in the document, e.g. ['devices', 3, 'settings']. */
+  base: PathKey[];
+  /** The schema it was validated with: an unknown key's "did you mean" comes from its keys. */
+  schema: ZodType;
+  index?: number;
+  deviceId?: string;
 }
 
-function issuesFromZod(
-  error: ZodError,
-  ctx: { file: string; doc: Document; lc: LineCounter; base: PathKey[]; index?: number; deviceId?: string },
-): InventoryIssue[] {
-  return error.issues.map((issue) => {
+/** One issue per problem; an unknown key is reported at the key itself, with the key it may have meant. */
+function issuesFromZod(error: ZodError, ctx: ZodContext): InventoryIssue[] {
+  return error.issues.flatMap((issue) => {
     const rel = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
-    const keys = [...ctx.base, ...rel];
-    const field = (ctx.index === undefined ? keys : keys.slice(2)).join('.') || '(entry)';
-    return {
-      file: ctx.file,
-      ...(ctx.deviceId ? { deviceId: ctx.deviceId } : {}),
-      ...(ctx.index === undefined ? {} : { index: ctx.index }),
-      field,
-      ...locate(ctx.doc, ctx.lc, keys),
-      message: issue.message,
-    };
+    const unknownKeys: (string | undefined)[] = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return unknownKeys.map((key) => {
+      const keys = key === undefined ? [...ctx.base, ...rel] : [...ctx.base, ...rel, key];
+      const field = (ctx.index === undefined ? keys : keys.slice(2)).join('.') || '(entry)';
+      return {
+        file: ctx.file,
+        ...(ctx.deviceId ? { deviceId: ctx.deviceId } : {}),
+        ...(ctx.index === undefined ? {} : { index: ctx.index }),
+        field,
+        // A missing field points at its parent, an unknown key at itself.
+        ...positionOf(ctx.doc, ctx.lc, [...ctx.base, ...rel], key),
+        message:
+          key !== undefined
+            ? `unknown key${unknownKeyHint(ctx.schema, rel, key)}`
+            : issue.code === 'invalid_type' && /received undefined$/.test(issue.message)
+              ? 'is required'
+              : issue.message,
+      };
+    });
   });
 }
 
@@ -53,12 +61,11 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
   const doc = parseDocument(text, { merge: true, prettyErrors: false });
   const lc = lineCounterOf(text);
   if (doc.errors.length > 0) {
-    throw new InventoryError(
-      doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { file, field: '(yaml)', line: pos.line, column: pos.col, message: e.message };
-      }),
-    );
+    // The first error only: the ones after it follow from it (an unclosed bracket makes every later line wrong).
+    const first = doc.errors[0]!;
+    const pos = lc.linePos(syntaxErrorOffset(text, first));
+    const message = first.message.split('\n')[0] ?? 'invalid YAML';
+    throw new InventoryError([{ file, field: '(yaml)', line: pos.line, column: pos.col, message }]);
   }
   const value = yamlValue(doc, { maxAliasCount: 1000 });
   if (!value.ok) {
@@ -68,7 +75,10 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
     ]);
   }
   const top = inventoryFileSchema.safeParse(value.value ?? {});
-  if (!top.success) throw new InventoryError(issuesFromZod(top.error, { file, doc, lc, base: [] }));
+  if (!top.success)
+    throw new InventoryError(
+      issuesFromZod(top.error, { file, doc, lc, base: [], schema: inventoryFileSchema }),
+    );
 
   const issues: InventoryIssue[] = [];
   const devices: DeviceRecord[] = [];
@@ -76,15 +86,25 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
   top.data.devices.forEach((raw, index) => {
     const rawId = (raw as { id?: unknown } | null)?.id;
     const deviceId = typeof rawId === 'string' ? rawId : undefined;
-    const ctx = { file, doc, lc, base: ['devices', index], index, ...(deviceId ? { deviceId } : {}) };
+    const ctx: ZodContext = {
+      file,
+      doc,
+      lc,
+      base: ['devices', index],
+      schema: deviceEntrySchema,
+      index,
+      ...(deviceId ? { deviceId } : {}),
+    };
     const entry = deviceEntrySchema.safeParse(raw);
     if (!entry.success) {
       issues.push(...issuesFromZod(entry.error, ctx));
       return;
     }
-    const settings = DRIVER_SETTINGS[entry.data.driver].safeParse(entry.data.settings);
+    const settingsSchema = DRIVER_SETTINGS[entry.data.driver];
+    const settings = settingsSchema.safeParse(entry.data.settings);
     if (!settings.success) {
-      issues.push(...issuesFromZod(settings.error, { ...ctx, base: ['devices', index, 'settings'] }));
+      const base = ['devices', index, 'settings'];
+      issues.push(...issuesFromZod(settings.error, { ...ctx, base, schema: settingsSchema }));
       return;
     }
     const first = seen.get(entry.data.id);
@@ -94,7 +114,7 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
         deviceId: entry.data.id,
         index,
         field: 'id',
-        ...locate(doc, lc, ['devices', index, 'id']),
+        ...positionOf(doc, lc, ['devices', index, 'id']),
         message: `duplicate id, first used by entry #${first}`,
       });
       return;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DEFAULT_KEY_PREFIX, type DeviceKeys, deviceKeys } from '../device-keys.ts';
 import { UNLEASABLE_STATES } from '../state/transitions.ts';
 import { ACQUIRE, KEEP, RELEASE, RENEW } from './scripts.ts';
 
@@ -36,17 +37,21 @@ type LeaseRedis = Redis & {
 };
 
 export interface LeaseManagerOptions {
-  /** Same prefix as the state store, so that acquire can see the device's state. */
+  /** Same prefix as the state store, so that acquire can see the device's state (default `devlab:`). */
   prefix?: string;
+  /** The lab's keys (a harness `LabKeys`); wins over `prefix`. */
+  keys?: DeviceKeys;
 }
 
 /** TTL leases in Redis: a holder that dies loses its lease when the TTL runs out. */
 export class LeaseManager {
   readonly prefix: string;
   private readonly redis: LeaseRedis;
+  private readonly names: DeviceKeys;
 
   constructor(redis: Redis, options: LeaseManagerOptions = {}) {
-    this.prefix = options.prefix ?? 'devlab:';
+    this.names = options.keys ?? deviceKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
+    this.prefix = this.names.keyPrefix;
     if (!('devlabLeaseAcquire' in redis)) {
       redis.defineCommand('devlabLeaseAcquire', { numberOfKeys: 3, lua: ACQUIRE });
       redis.defineCommand('devlabLeaseRenew', { numberOfKeys: 3, lua: RENEW });
@@ -57,11 +62,7 @@ export class LeaseManager {
   }
 
   private keys(deviceId: string): [string, string, string] {
-    return [
-      `${this.prefix}lease:${deviceId}`,
-      `${this.prefix}lease-seq:${deviceId}`,
-      `${this.prefix}device:${deviceId}`,
-    ];
+    return [this.names.lease(deviceId), this.names.leaseSeq(deviceId), this.names.device(deviceId)];
   }
 
   async acquire(deviceId: string, holder: string, ttlMs: number): Promise<AcquireResult> {

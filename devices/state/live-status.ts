@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DeviceRecord, DeviceState } from '../device.ts';
+import { DEFAULT_KEY_PREFIX } from '../device-keys.ts';
 import { LeaseManager } from '../lease/lease-manager.ts';
 import { DeviceStateStore } from './state-store.ts';
 
@@ -15,7 +16,7 @@ export interface LiveStatus {
 export async function liveStatus(
   redis: Redis,
   devices: DeviceRecord[],
-  prefix = 'devlab:',
+  prefix = DEFAULT_KEY_PREFIX,
 ): Promise<LiveStatus[]> {
   const states = new DeviceStateStore(redis, { prefix });
   const leases = new LeaseManager(redis, { prefix });

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEVICE_STATES, type DeviceState } from '../device.ts';
+import { DEFAULT_KEY_PREFIX, type DeviceKeys, deviceKeys } from '../device-keys.ts';
 import { redactText } from '../redact.ts';
 import { planTransition, type TransitionRecord } from './transitions.ts';
 
@@ -49,12 +50,15 @@ export interface StateStoreOptions {
 /** Device states and their transition logs in Redis; the rules live in `transitions.ts`. */
 export class DeviceStateStore {
   readonly prefix: string;
+  /** The device keys under `prefix` (the health monitor keeps its counters beside the state). */
+  readonly keys: DeviceKeys;
   private readonly logCap: number;
   private readonly initial: DeviceState;
   private readonly redis: CasRedis;
 
   constructor(redis: Redis, options: StateStoreOptions = {}) {
-    this.prefix = options.prefix ?? 'devlab:';
+    this.keys = deviceKeys(options.prefix ?? DEFAULT_KEY_PREFIX);
+    this.prefix = this.keys.keyPrefix;
     this.logCap = options.logCap ?? 200;
     this.initial = options.initialState ?? 'available';
     if (!('devlabStateCas' in redis)) {
@@ -64,11 +68,11 @@ export class DeviceStateStore {
   }
 
   stateKey(deviceId: string): string {
-    return `${this.prefix}device:${deviceId}`;
+    return this.keys.device(deviceId);
   }
 
   logKey(deviceId: string): string {
-    return `${this.prefix}device:${deviceId}:log`;
+    return this.keys.deviceLog(deviceId);
   }
 
   async get(deviceId: string): Promise<DeviceStatus> {

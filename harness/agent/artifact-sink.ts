@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import pRetry from 'p-retry';
@@ -276,7 +277,7 @@ export class HttpArtifactSink implements ArtifactSink {
       } catch (err) {
         if (signal.aborted) break;
         this.log.error({ err }, 'artifact upload loop failed: going on in 1 s');
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
       }
     }
   }

@@ -17,7 +17,12 @@ import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { type AuthOptions, registerAuth } from '../auth/auth-hook.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 import { type ReportProvider, registerReportRoutes } from './routes/report.ts';
-import { IdempotencyConflictError, NotFoundError, RequestError } from '../errors.ts';
+import {
+  IdempotencyConflictError,
+  NotFoundError,
+  RequestError,
+  UnprocessableRequestError,
+} from '../errors.ts';
 import { IDEMPOTENCY_KEY_HEADER } from '../protocol/idempotency-key.ts';
 import type { ControlPlane } from '../server/control-plane.ts';
 import { TokensRepo } from '../store/tokens-repo.ts';
@@ -26,10 +31,14 @@ import { registerJsonParser } from './json-body.ts';
 import { json, PUBLIC, swaggerOptions } from './openapi.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerDeviceRoutes } from './routes/devices.ts';
+import { registerHistoryExportRoutes } from './routes/history-export.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerOpenApiRoute } from './routes/openapi.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import type { RunTriageProvider } from './run-view.ts';
 import { headerName, validatorCompiler } from './validation.ts';
+import { registerWebDriverRoutes } from '../webdriver/routes.ts';
+import type { WebDriverService } from '../webdriver/webdriver-service.ts';
 
 export interface ApiDeps {
   controlPlane: ControlPlane;
@@ -46,6 +55,18 @@ export interface ApiDeps {
   devices?: DevicesProvider;
   /** The failure-prediction report at /api/report; without it the route answers 503. */
   report?: ReportProvider;
+  /**
+   * Failure triage of a run's failed jobs, by job id (the lab history service's `triageRun`); without it
+   * results carry `triage: null`.
+   */
+  triage?: RunTriageProvider;
+  /**
+   * `file:line:column: message` of each suite file the control plane started without (`--allow-broken`):
+   * a submit or preview is refused (422, field `suites`) unless it says `?allowBroken=true`.
+   */
+  suiteProblems?: () => readonly string[];
+  /** The WebDriver endpoint at `/wd/hub` (harness/webdriver/); without it there is none. */
+  webdriver?: WebDriverService;
   /** Serve the dashboard at `/` (default true). */
   dashboard?: boolean;
   /**
@@ -183,6 +204,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         detail: bounded(err.caret, MAX_DETAIL),
       });
     }
+    if (err instanceof UnprocessableRequestError)
+      return reply.code(422).send({
+        error: bounded(err.message, MAX_ERROR),
+        field: err.field,
+        ...(err.detail ? { detail: bounded(err.detail, MAX_DETAIL) } : {}),
+      });
     if (err instanceof IdempotencyConflictError)
       return reply.code(422).send({ error: err.message, field: IDEMPOTENCY_KEY_HEADER });
     if (err instanceof NotFoundError) return reply.code(404).send({ error: err.message });
@@ -218,6 +245,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     registerDeviceRoutes(api, deps);
     registerOpenApiRoute(api);
     registerReportRoutes(api, deps);
+    registerHistoryExportRoutes(api, deps);
     api.withTypeProvider<ZodTypeProvider>().get(
       '/api/health',
       {
@@ -231,6 +259,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     );
   });
   registerMetricsRoute(app, metrics, { auth: deps.auth?.enabled ?? false, tokens });
+  if (deps.webdriver)
+    registerWebDriverRoutes(app, deps.webdriver, { auth: deps.auth?.enabled ?? false, tokens });
   if (deps.dashboard !== false) registerDashboard(app);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DeviceRecord, DeviceState } from '../../devices/device.ts';
+import { DEFAULT_KEY_PREFIX } from '../../devices/device-keys.ts';
 import { redactDevice } from '../../devices/inventory/secrets.ts';
 import { redactText } from '../../devices/redact.ts';
 import { liveStatus } from '../../devices/state/live-status.ts';
@@ -16,7 +17,7 @@ export function liveDevicesProvider(
   inventory: readonly DeviceRecord[],
   options: { prefix?: string } = {},
 ): DevicesProvider {
-  const prefix = options.prefix ?? 'devlab:';
+  const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const states = new DeviceStateStore(redis, { prefix });
   const move = (to: DeviceState) => (id: string, reason: string, by?: string) =>
     states.transition(id, to, reason, by ?? 'api');

@@ -48,7 +48,10 @@ const ERRORS = {
   409: json('the transition is not allowed from the current state', errorSchema),
   413: json('the body is over the size limit', errorSchema),
   415: json('the content type is not accepted here', errorSchema),
-  422: json('the request conflicts with what an earlier one made', errorSchema),
+  422: json(
+    'the request cannot be carried out as asked (`field`): an idempotency key used with another request, a query or selector that matches nothing, or suites that did not load',
+    errorSchema,
+  ),
   429: json('too many failed authentication attempts from this address', errorSchema),
   503: json('not configured on this control plane', errorSchema),
 };

@@ -1,13 +1,26 @@
+import type { Triage } from '../../analysis/triage/triage.ts';
 import type { JobRow } from '../store/jobs-repo.ts';
 import { isRunOver, type RunRow, type RunStatus } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import type { AttemptRow } from '../store/attempts-repo.ts';
-import type { JobView, RunView, SameKeys } from './schemas.ts';
+import type { DuplicateExecutionView, JobView, RunView, SameKeys } from './schemas.ts';
 
 // Every column of a job and an attempt row is shown: one added to them must be added to the schema too.
-const jobColumnsShown: SameKeys<JobRow, Omit<JobView, 'attemptsDetail' | 'artifacts' | 'cases'>> = true;
+const jobColumnsShown: SameKeys<
+  JobRow,
+  Omit<JobView, 'attemptsDetail' | 'artifacts' | 'cases' | 'triage' | 'duplicates'>
+> = true;
 const attemptColumnsShown: SameKeys<AttemptRow, JobView['attemptsDetail'][number]> = true;
 void [jobColumnsShown, attemptColumnsShown];
+
+/**
+ * Failure triage of a run's failed jobs, by job id (harness/history/lab-history.ts `triageRun`): new,
+ * known, flaky on the device, or infrastructure, with the evidence.
+ */
+export type RunTriageProvider = (
+  run: Pick<RunRow, 'id' | 'partner' | 'status' | 'request'>,
+  jobs: readonly JobRow[],
+) => ReadonlyMap<string, Triage>;
 
 /** Spinnaker's webhook stage polls for a status that maps onto running / succeeded / terminal. */
 export function pipelineStatus(status: RunStatus): 'RUNNING' | 'SUCCEEDED' | 'TERMINAL' {
@@ -38,8 +51,17 @@ export function runView(store: Store, run: RunRow): RunView {
   };
 }
 
-/** A job with its attempts, artifacts and test cases; every field is named here and in `jobViewSchema`. */
-export function jobView(store: Store, job: JobRow): JobView {
+/**
+ * A job with its attempts, artifacts, test cases and, when it failed, its triage; every field is named
+ * here and in `jobViewSchema`.
+ */
+export function jobView(
+  store: Store,
+  job: JobRow,
+  triage: Triage | null = null,
+  /** Its executions beyond the stored attempts (`duplicateExecutions` of the run). */
+  duplicates: DuplicateExecutionView[] = [],
+): JobView {
   return {
     id: job.id,
     runId: job.runId,
@@ -78,5 +100,7 @@ export function jobView(store: Store, job: JobRow): JobView {
       reason: a.reason,
     })),
     cases: job.attempts > 0 ? store.attempts.casesOf(job.id, job.attempts) : [],
+    triage,
+    duplicates,
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DRIVER_KINDS } from '../../devices/device.ts';
 import { INPUT_KINDS, RESOLUTIONS } from '../../devices/capabilities.ts';
+import { triageSchema } from '../../analysis/triage/triage.ts';
 import { ORDERINGS, PRIORITY_CLASSES, runRequestSchema } from '../protocol/run-request.ts';
 import { ATTEMPT_STATUSES, VERDICTS } from '../protocol/verdict.ts';
 import { RUN_STATUSES } from '../store/runs-repo.ts';
@@ -37,12 +38,22 @@ const storedRequestSchema = z.object({
   query: z.string(),
   select: z.string(),
   build: z.string(),
+  baseBuild: z.string().optional(),
+  /** The change under test, as submitted (absent on runs stored before it existed). */
+  change: z
+    .object({
+      commit: z.string().optional(),
+      changedPaths: z.array(z.string()).optional(),
+      components: z.array(z.string()).optional(),
+    })
+    .optional(),
   partner: z.string(),
   priority: z.enum(PRIORITY_CLASSES),
   options: z.object({
     retries: z.number().int().optional(),
     maxParallel: z.number().int().optional(),
     budgetS: z.number().optional(),
+    confidence: z.number().optional(),
     // Optional here: a run stored before a default existed has no value for it.
     ordering: z.enum(ORDERINGS).optional(),
     changedComponents: z.array(z.string()).optional(),
@@ -85,10 +96,17 @@ export const runViewSchema = z.object({
 });
 export type RunView = z.output<typeof runViewSchema>;
 
+/** Suite files the lab started without (`devlab server --allow-broken`), on a request that allowed it. */
+const droppedSuitesSchema = z
+  .array(z.string())
+  .optional()
+  .describe('`file:line:column: message` of each suite file whose tests the lab does not have');
+
 /** The answer to POST /api/runs: the run, an absolute URL to poll, the unplanned tests and the jobs in order. */
 export const submittedRunSchema = runViewSchema.extend({
   statusUrl: z.string().describe('absolute URL of the run, for pollers that cannot resolve a relative one'),
   unplanned: z.array(unplannedSchema),
+  droppedSuites: droppedSuitesSchema,
   jobs: z.array(
     z.object({
       id: z.string(),
@@ -116,6 +134,27 @@ const attemptViewSchema = z.object({
   endedAt: z.number(),
   durationMs: z.number(),
 });
+
+/**
+ * A second execution of an attempt already stored (an `attempt.duplicate` event): what it did, on which
+ * device, with its own artifacts; the verdict stays the stored attempt's.
+ */
+const duplicateExecutionSchema = z.object({
+  attempt: z.number().int(),
+  deviceId: z.string().nullable(),
+  agent: z.string(),
+  status: z.string(),
+  errorKind: z.string().nullable(),
+  message: z.string().nullable(),
+  startedAt: z.number(),
+  endedAt: z.number(),
+  artifacts: z.array(z.object({ id: z.string(), name: z.string(), url: z.string() })),
+  /** Where the stored attempt ran, for comparison. */
+  stored: z.object({ deviceId: z.string().nullable(), agent: z.string(), status: z.string() }),
+  /** A sentence for people: what happened and that the verdict does not count it. */
+  note: z.string(),
+});
+export type DuplicateExecutionView = z.output<typeof duplicateExecutionSchema>;
 
 const caseViewSchema = z.object({
   name: z.string(),
@@ -165,6 +204,17 @@ export const jobViewSchema = z.object({
   ),
   /** The JUnit cases of the job's last attempt (container tests). */
   cases: z.array(caseViewSchema),
+  duplicates: z
+    .array(duplicateExecutionSchema)
+    .describe(
+      'executions of an attempt beyond its stored one (a queue job handed out again after its lock was lost, e.g. in a Redis outage); not counted in the verdict',
+    ),
+  /** A failed or errored job: new (likely from this change), known, flaky on this device, or infrastructure. */
+  triage: triageSchema
+    .nullable()
+    .describe(
+      'failure triage from the history before this run on this device; null for a job that did not fail',
+    ),
 });
 export type JobView = z.output<typeof jobViewSchema>;
 
@@ -215,6 +265,7 @@ export const planPreviewSchema = z.object({
   ),
   unplanned: z.array(unplannedSchema),
   budget: budgetSchema.nullable(),
+  droppedSuites: droppedSuitesSchema,
 });
 export type PlanPreview = z.infer<typeof planPreviewSchema>;
 
@@ -226,13 +277,16 @@ export const reportSchema = z.object({
     z.object({ test: z.string(), device: z.string(), probability: z.number(), reasons: z.array(z.string()) }),
   ),
   rankedBy: z.string(),
+  /** Flaky (test, device) pairs: retried after a failure, or flipped on the same build, on that device. */
   flaky: z.array(
     z.object({
       test: z.string(),
+      device: z.string(),
       runs: z.number(),
       failures: z.number(),
+      retried: z.number(),
       flips: z.number(),
-      flipRate: z.number(),
+      flakyRate: z.number(),
     }),
   ),
   evaluation: z

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly detail?: string,
+    /** The part of the request it is about (`query`, `select`, `suites`, a header), when the answer says. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -94,13 +96,13 @@ export class ApiClient {
       );
     }
     if (!res.ok) {
-      let parsed: { error?: string; detail?: string } = {};
+      let parsed: { error?: string; detail?: string; field?: string } = {};
       try {
         parsed = JSON.parse(text) as typeof parsed;
       } catch {
         parsed = { error: text };
       }
-      throw new ApiError(res.status, parsed.error ?? `HTTP ${res.status}`, parsed.detail);
+      throw new ApiError(res.status, parsed.error ?? `HTTP ${res.status}`, parsed.detail, parsed.field);
     }
     const type = res.headers.get('content-type') ?? '';
     return {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError, ApiUnreachableError } from './api-client.ts';
 
 export interface ApiRetryOptions {
@@ -40,7 +41,7 @@ export async function withApiRetry<T>(
   o: ApiRetryOptions & { giveUp?: (tries: number) => string; retryHint?: string },
 ): Promise<T> {
   const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = o.sleep ?? ((ms: number) => delay(ms));
   const started = now();
   const deadline = started + o.retryForMs;
   for (let tries = 1; ; tries++) {

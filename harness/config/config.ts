@@ -1,11 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
-import { PROJECT_ROOT } from './project-root.ts';
+import { type ConfigFileLayer, readConfigFile } from './config-file.ts';
+import { INSTALLED_AS_DEPENDENCY, PROJECT_ROOT } from './project-root.ts';
+import { commaList, resolvePaths } from './config-paths.ts';
+import { suggest } from '../../suites/query/suggestions.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** `acme:acme/player, acme:acme/web` (an environment variable) as `{ acme: ['acme/player', 'acme/web'] }`. */
+function partnerPairs(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const out: Record<string, string[]> = {};
+  for (const pair of commaList(value) as string[]) {
+    const at = pair.indexOf(':');
+    // Without a partner, the key is the whole entry and fails the partner-id check, naming it.
+    const partner = at < 0 ? pair : pair.slice(0, at).trim();
+    out[partner] = [...(out[partner] ?? []), at < 0 ? '' : pair.slice(at + 1).trim()];
+  }
+  return out;
+}
 
 export const configSchema = z
   .object({
@@ -68,13 +83,7 @@ export const configSchema = z
          * comma-separated list in DEVLAB_HOOKS_ALLOW_HOSTS. Default: loopback only.
          */
         allowHosts: z.preprocess(
-          (v) =>
-            typeof v === 'string'
-              ? v
-                  .split(',')
-                  .map((h) => h.trim())
-                  .filter(Boolean)
-              : v,
+          commaList,
           z.array(z.string().regex(/^(\*\.)?[A-Za-z0-9._:-]+$/, 'a host name, an IP address or *.domain')),
         ),
         /** How long one delivery attempt may take (connect, send, answer). */
@@ -104,16 +113,59 @@ export const configSchema = z
          * `allowHosts` too. DEVLAB_GITHUB_API_URL.
          */
         githubApiUrl: z.url({ protocol: /^https?$/ }),
+        /**
+         * The repositories each partner's github hooks may set statuses on: `owner/name`, or `owner/*` for
+         * all of an owner's. A partner not named may add none; an admin's hook for every partner is not
+         * limited. DEVLAB_HOOKS_GITHUB_REPOS: `partner:owner/name` pairs, comma-separated.
+         */
+        githubRepos: z.preprocess(
+          partnerPairs,
+          z.record(
+            z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a partner id'),
+            z.array(
+              z
+                .string()
+                .regex(
+                  /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/(\*|[A-Za-z0-9._-]{1,100})$/,
+                  'owner/name or owner/*',
+                ),
+            ),
+            { error: 'a key is a partner id (DEVLAB_HOOKS_GITHUB_REPOS: partner:owner/name, ...)' },
+          ),
+        ),
+      })
+      .strict(),
+    /** The WebDriver endpoint (`/wd/hub`, harness/webdriver/): Appium clients get a lab device through it. */
+    webdriver: z
+      .object({
+        /** How long a new session may wait for a matching device before it is refused (`session not created`). */
+        queueTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
+        /** A session that gets no command for this long is ended and its device freed (a client that died). */
+        idleTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
       })
       .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /**
+     * The suite folders: folders or globs of folders, relative to the config file (DEVLAB_SUITES:
+     * comma-separated, relative to the working directory). Loaded as absolute folders; default: devlab's own
+     * `suites/`. A command's `--suites` wins.
+     */
+    suites: z.preprocess(commaList, z.array(z.string().min(1)).min(1, 'name at least one folder')).optional(),
+    /** The device inventory file, relative to the config file (DEVLAB_INVENTORY). A command's `--inventory` wins. */
+    inventory: z.string().min(1).optional(),
+    /**
+     * Which changed paths belong to which component, for a run request's `change.changedPaths`:
+     * `{ player: ['src/player/**'] }` (picomatch globs, relative to the repository root).
+     */
+    components: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
   })
   .strict();
 
 export type DevlabConfig = z.infer<typeof configSchema>;
 
+/** Defaults; the data dir is the checkout's `.devlab`, or `.devlab` in the working directory of an installed devlab. */
 const DEFAULTS: DevlabConfig = {
-  home: path.join(PROJECT_ROOT, '.devlab'),
+  home: INSTALLED_AS_DEPENDENCY ? '.devlab' : path.join(PROJECT_ROOT, '.devlab'),
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'devlab',
   dockerSocket: '/var/run/docker.sock',
@@ -133,8 +185,11 @@ const DEFAULTS: DevlabConfig = {
     publicUrl: '',
     githubToken: '',
     githubApiUrl: 'https://api.github.com',
+    githubRepos: {},
   },
+  webdriver: { queueTimeoutMs: 300_000, idleTimeoutMs: 120_000 },
   logLevel: 'info',
+  components: {},
 };
 
 /** Environment variables and the config path each one sets. */
@@ -166,6 +221,11 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_PUBLIC_URL: ['hooks', 'publicUrl'],
   DEVLAB_GITHUB_TOKEN: ['hooks', 'githubToken'],
   DEVLAB_GITHUB_API_URL: ['hooks', 'githubApiUrl'],
+  DEVLAB_HOOKS_GITHUB_REPOS: ['hooks', 'githubRepos'],
+  DEVLAB_WEBDRIVER_QUEUE_TIMEOUT_MS: ['webdriver', 'queueTimeoutMs'],
+  DEVLAB_WEBDRIVER_IDLE_TIMEOUT_MS: ['webdriver', 'idleTimeoutMs'],
+  DEVLAB_SUITES: ['suites'],
+  DEVLAB_INVENTORY: ['inventory'],
 };
 
 type Layer = Record<string, unknown>;
@@ -192,30 +252,41 @@ function merge(base: Layer, over: Layer): Layer {
   return out;
 }
 
-/** Validates after each layer so that the error names the layer that brought the bad value. */
-function check(merged: Layer, source: string): void {
+/** The keys a config object at `keys` may have, for "did you mean". */
+function knownKeys(keys: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = configSchema;
+  for (const key of keys) {
+    const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+    if (!shape || typeof key !== 'string' || !shape[key]) return [];
+    schema = shape[key];
+  }
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * Validates after each layer so that the error names the layer that brought the bad value; for the config
+ * file also its line and column, and for an unknown key the key it resembles.
+ */
+function check(merged: Layer, source: string, file?: ConfigFileLayer): void {
   const result = configSchema.safeParse(merged);
   if (result.success) return;
   const issue = result.error.issues[0]!;
-  throw new ConfigError(source, issue.path.join('.') || '(root)', issue.message);
-}
-
-function readFileLayer(file: string): Layer {
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(file, '(file)', (err as Error).message);
+  const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  let detail = issue.message;
+  if (unknownKey !== undefined) {
+    const guess = suggest(unknownKey, knownKeys(issue.path));
+    if (guess) detail += ` (did you mean "${guess}"?)`;
   }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError(file, '(root)', 'expected a mapping of settings');
-  }
-  return parsed as Layer;
+  const field = [...issue.path, ...(unknownKey === undefined ? [] : [unknownKey])].join('.') || '(root)';
+  throw new ConfigError(source, field, detail, file?.positionOf(issue.path, unknownKey));
 }
 
 export interface LoadConfigOptions {
-  /** A YAML file; default DEVLAB_CONFIG, else `devlab.config.yaml` in the working directory if present. */
+  /**
+   * A YAML file; default DEVLAB_CONFIG (`devlab --config FILE` sets it), else `devlab.config.yaml` in the
+   * working directory if present. Paths in it are relative to its folder.
+   */
   file?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -227,21 +298,22 @@ export function loadConfig(options: LoadConfigOptions = {}): DevlabConfig {
   const cwd = options.cwd ?? process.cwd();
   let merged: Layer = DEFAULTS as unknown as Layer;
 
-  const file = options.file ?? env['DEVLAB_CONFIG'] ?? path.join(cwd, 'devlab.config.yaml');
+  const file = path.resolve(cwd, options.file ?? env['DEVLAB_CONFIG'] ?? 'devlab.config.yaml');
   if (options.file || env['DEVLAB_CONFIG'] || existsSync(file)) {
     if (!existsSync(file)) throw new ConfigError(file, '(file)', 'file not found');
-    const layer = readFileLayer(file);
-    merged = merge(merged, layer);
-    check(merged, file);
+    const layer = readConfigFile(file, readFileSync(file, 'utf8'));
+    check(merge(merged, layer.settings), file, layer);
+    merged = merge(merged, resolvePaths(layer.settings, path.dirname(file), file, layer));
   }
 
   for (const [name, keys] of Object.entries(ENV_FIELDS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
+    const source = `environment variable ${name}`;
     const layer: Layer = {};
     setPath(layer, keys, value);
-    merged = merge(merged, layer);
-    check(merged, `environment variable ${name}`);
+    check(merge(merged, layer), source);
+    merged = merge(merged, resolvePaths(layer, cwd, source));
   }
   const final = configSchema.parse(merged);
   return { ...final, home: path.resolve(cwd, final.home) };

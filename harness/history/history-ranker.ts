@@ -1,9 +1,10 @@
 import { setImmediate } from 'node:timers/promises';
 import type { HistoryState } from '../../analysis/features/state.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
-import { rankedBy, scorePairs } from '../../analysis/ranking/rank.ts';
+import { rankedBy, rankOrder, scorePairs } from '../../analysis/ranking/rank.ts';
 import { explainPair } from '../../analysis/ranking/reasons.ts';
 import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
+import { type ComponentMap, changedComponents, componentMatcher } from './change-components.ts';
 import { ALL_PARTNERS } from './query-stats.ts';
 
 /** Pairs explained in detail; the rest get a score only (reasons cost more than scores). */
@@ -50,9 +51,10 @@ function reasonStateOf(source: RankingSource, partner: string): HistoryState | n
 export function historyRanker(
   source: RankingSource,
   active: ActiveModel | null,
-  options: { onDone?: () => void } = {},
+  options: { onDone?: () => void; components?: ComponentMap } = {},
 ): Ranker {
   const model = active?.model ?? null;
+  const match = options.components ? componentMatcher(options.components) : undefined;
   const by = rankedBy(model);
   return {
     name: active && by === 'model' ? `model ${active.version}` : by,
@@ -68,17 +70,15 @@ export function historyRanker(
           firmware: p.firmware,
           component: p.component,
         }));
-        const ctx = { timeMs: Date.now(), changed: context.changedComponents };
+        const changed = changedComponents(context.changedComponents, context.change?.changedPaths, match);
+        const ctx = { timeMs: Date.now(), changed };
         const scores = new Float64Array(queries.length);
         for (let i = 0; i < queries.length; i += SLICE) {
           if (i > 0) await setImmediate();
           scores.set(scorePairs(state, model, queries.slice(i, i + SLICE), ctx), i);
         }
-        const top = new Set(
-          Array.from(scores.keys())
-            .sort((a, b) => scores[b]! - scores[a]!)
-            .slice(0, EXPLAIN_TOP),
-        );
+        // Which pairs are explained never depends on the order they came in (ties: a seeded hash).
+        const top = new Set(rankOrder(state, scores, queries).slice(0, EXPLAIN_TOP));
         return queries.map((q, i) => ({
           probability: scores[i]!,
           reasons: explainFrom && top.has(i) ? explainPair(explainFrom, q, ctx) : [],

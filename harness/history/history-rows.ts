@@ -1,4 +1,4 @@
-import type { Cycle, CyclePair } from '../../analysis/history/cycles.ts';
+import { comparePairs, type Cycle, type CyclePair } from '../../analysis/history/cycles.ts';
 import { type HistoryRow, isFailure, isOutcome } from '../../analysis/history/row.ts';
 import { historyVerdict } from '../protocol/verdict.ts';
 import type { FinishedJob } from '../store/history-repo.ts';
@@ -60,6 +60,7 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
     if (job.model) pair.deviceModel = job.model;
     if (job.firmware) pair.firmware = job.firmware;
     if (job.component) pair.component = job.component;
+    if (job.build) pair.build = job.build;
     pairs.set(key, pair);
   }
   if (pairs.size === 0) return null;
@@ -68,6 +69,7 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
     id: first.runId,
     timeMs: first.runCreatedAt,
     changed: [...changed].sort(),
-    pairs: [...pairs.values()],
+    // The canonical order, as groupCycles gives it: nothing depends on the order jobs were stored in.
+    pairs: [...pairs.values()].sort(comparePairs),
   };
 }

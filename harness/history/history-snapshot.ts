@@ -3,9 +3,10 @@ import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { HistoryStateData } from '../../analysis/features/state.ts';
 import type { QueryStatsData } from './query-stats.ts';
+import type { RunTriageData } from './run-triage.ts';
 
 /** Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead. */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 4;
 
 /** The lab history service's state on disk, and the moment up to which it holds every finished job and run. */
 export interface HistorySnapshot {
@@ -20,6 +21,8 @@ export interface HistorySnapshot {
   partnerStates: Map<string, HistoryStateData>;
   queries: QueryStatsData;
   durations: Map<string, { ms: number; n: number }>;
+  /** Each partner's triage trails and the kept triage of revealed runs. Since format 3. */
+  triage: RunTriageData;
 }
 
 /** `<home>/history/snapshot.bin`. */
@@ -42,8 +45,10 @@ export function readSnapshot(file: string): HistorySnapshot | string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
-  } catch {
-    return 'no snapshot';
+  } catch (err) {
+    // Said to the caller, which logs why the history is replayed instead (LabHistory.load's note).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'no snapshot';
+    return `snapshot not readable (${file}): ${(err as Error).message}`;
   }
   try {
     const snapshot = deserialize(bytes) as HistorySnapshot;

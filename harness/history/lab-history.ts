@@ -1,12 +1,17 @@
 import { HistoryState } from '../../analysis/features/state.ts';
 import type { TestHistoryAccessor } from '../../suites/query/history.ts';
 import type { EventBus } from '../server/event-bus.ts';
+import type { Triage } from '../../analysis/triage/triage.ts';
 import type { FinishedJob, HistoryBounds } from '../store/history-repo.ts';
+import type { JobRow } from '../store/jobs-repo.ts';
+import { isRunOver, type RunHeader } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
+import { type ComponentMap, changedComponents, componentMatcher } from './change-components.ts';
 import { DurationStats } from './duration-stats.ts';
 import { runCycle } from './history-rows.ts';
 import { readSnapshot, writeSnapshot, type HistorySnapshot, SNAPSHOT_FORMAT } from './history-snapshot.ts';
 import { ALL_PARTNERS, QueryStats } from './query-stats.ts';
+import { RunTriage, triageByJob } from './run-triage.ts';
 
 /** The one history window of a lab (config `history`). */
 export interface HistoryWindow {
@@ -32,6 +37,8 @@ export interface LabHistoryOptions {
   now?: () => number;
   /** Where the service keeps its snapshot (`<home>/history/snapshot.bin`); none: always replay. */
   snapshotFile?: string;
+  /** The config's path -> component map: a run's changed paths join its cycle's changed components. */
+  components?: ComponentMap;
 }
 
 /**
@@ -42,7 +49,9 @@ export interface LabHistoryOptions {
  * - per partner, the same state over that partner's own runs only: what the reasons a partner reads are
  *   explained from (`reasonState`), so that they never reflect another partner's results;
  * - `durations`: mean run time per test and pool (budgets, duration order), from each finished job;
- * - `queries`: the query language's history fields, per partner and lab-wide, from each finished job.
+ * - `queries`: the query language's history fields, per partner and lab-wide, from each finished job;
+ * - `runTriage`: the failure triage of each run (new, known, flaky, infrastructure), decided from its
+ *   partner's history just before the run joins it (`triageRun`).
  *
  * At start it replays the newest finished runs (at most `maxRows` jobs within `windowDays`); afterwards
  * it follows the control plane's events. Its memory grows with the lab's partners × tests × devices,
@@ -57,12 +66,15 @@ export class LabHistory {
   private readonly noHistory = new HistoryState();
   readonly durations = new DurationStats();
   readonly queries: QueryStats;
+  /** Replaced only by `load` (a snapshot). */
+  readonly runTriage = new RunTriage();
   lastLoad: HistoryLoad = { source: 'replay', runs: 0, rows: 0, ms: 0 };
   /** Rankings in progress: while any holds the state, finished runs wait to be revealed. */
   private holds = 0;
   private readonly waiting: FinishedJob[][] = [];
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  private readonly matchPaths: ((paths: readonly string[]) => string[]) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -72,6 +84,8 @@ export class LabHistory {
     this.log = options.log ?? (() => {});
     this.now = options.now ?? Date.now;
     this.queries = new QueryStats(window.windowDays * DAY_MS, this.now);
+    const map = options.components;
+    this.matchPaths = map && Object.keys(map).length > 0 ? componentMatcher(map) : undefined;
   }
 
   /** What a replay of the store reads: the window, newest `maxRows` rows. */
@@ -113,6 +127,7 @@ export class LabHistory {
       partnerStates: new Map([...this.partnerStates].map(([partner, state]) => [partner, state.snapshot()])),
       queries: this.queries.snapshot(),
       durations: this.durations.snapshot(),
+      triage: this.runTriage.snapshot(),
     });
   }
 
@@ -134,6 +149,7 @@ export class LabHistory {
     );
     this.queries.restore(s.queries);
     this.durations.restore(s.durations);
+    this.runTriage.restore(s.triage);
     let rows = 0;
     for (const job of this.store.history.jobsFinishedAfter(s.upToMs)) {
       this.recordJob(job);
@@ -194,16 +210,70 @@ export class LabHistory {
       this.waiting.push([...jobs]);
       return;
     }
+    const first = jobs[0];
+    if (!first) return;
     const cycle = runCycle(jobs);
+    if (cycle) cycle.changed = this.changedOfRun(first.runId, cycle.changed);
+    const partner = first.partner;
+    let own = this.partnerStates.get(partner);
+    // Its failures are triaged from the partner's history before it (an error-only run too), then it joins.
+    this.runTriage.reveal(partner, own ?? this.noHistory, first.runId, cycle, jobs, this.baseBuildOf(jobs));
     if (!cycle) return;
     this.state.update(cycle);
-    const partner = jobs[0]!.partner;
-    let own = this.partnerStates.get(partner);
     if (!own) {
       own = new HistoryState();
       this.partnerStates.set(partner, own);
     }
     own.update(cycle);
+  }
+
+  /**
+   * The components a run's change touched: those it named (already in its jobs), and those its changed
+   * paths map to by the config (one row by id, read only when the config maps any path).
+   */
+  private changedOfRun(runId: string, named: string[]): string[] {
+    if (!this.matchPaths) return named;
+    try {
+      const paths = this.store.runs.header(runId)?.request.change?.changedPaths;
+      return changedComponents(named, paths, this.matchPaths);
+    } catch (err) {
+      // The run still joins the history, with the components its request named.
+      this.log(
+        `history of run ${runId}: its request is unreadable, changed paths not mapped: ${(err as Error).message}`,
+      );
+      return named;
+    }
+  }
+
+  /** The base build a run was submitted with, read only for a run with a failure (one row by id). */
+  private baseBuildOf(jobs: readonly FinishedJob[]): string | undefined {
+    if (!jobs.some((j) => j.verdict === 'failed' || j.verdict === 'timed-out' || j.verdict === 'error'))
+      return undefined;
+    const runId = jobs[0]!.runId;
+    try {
+      return this.store.runs.header(runId)?.request.baseBuild;
+    } catch (err) {
+      // Triage then goes on without a base build (recent runs on the device only), and says so here.
+      this.log(`triage of run ${runId}: its request is unreadable, no base build: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Failure triage of a run's failed jobs, by job id: as kept when the run joined its partner's history,
+   * or, for a run not revealed yet, from that history as it is now (which does not hold the run). A run
+   * revealed without a kept triage (older than what the service holds) gets none. O(jobs), no store read.
+   */
+  triageRun(
+    run: Pick<RunHeader, 'id' | 'partner' | 'status' | 'request'>,
+    jobs: readonly JobRow[],
+  ): Map<string, Triage> {
+    const kept = this.runTriage.revealed(run.id);
+    if (kept) return triageByJob(jobs, kept);
+    const waiting = this.waiting.some((js) => js[0]?.runId === run.id);
+    if (isRunOver(run.status) && !waiting) return new Map();
+    const live = this.runTriage.live(run.partner, this.reasonState(run.partner), jobs, run.request.baseBuild);
+    return triageByJob(jobs, live);
   }
 
   /**

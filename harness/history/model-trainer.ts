@@ -3,10 +3,11 @@ import { initBackend } from '../../analysis/backend.ts';
 import { activeVersion, loadModelVersion, setActiveVersion } from '../../analysis/model/store.ts';
 import type { HistoryBounds } from '../store/history-repo.ts';
 import type { ActiveModel } from './history-ranker.ts';
+import { siblingModule } from '../config/project-root.ts';
 import { runInProcess } from './run-in-process.ts';
 import type { TrainJob, TrainOutcome } from './train-worker.ts';
 
-const TRAIN_WORKER = new URL('./train-worker.ts', import.meta.url);
+const TRAIN_WORKER = siblingModule('train-worker', import.meta.url);
 
 export interface ModelTrainerOptions {
   /** The store file the worker reads the history from (its own read-only connection). */

@@ -45,3 +45,33 @@ export function checkHookUrl(text: string, allowHosts: readonly string[]): URL {
     );
   return url;
 }
+
+/** Whether `repo` (owner/name) matches an entry: the same owner/name, or `owner/*` for all of its repositories. */
+export function repoAllowed(repo: string, allowed: readonly string[]): boolean {
+  const r = repo.toLowerCase();
+  const owner = r.split('/')[0];
+  return allowed.some((entry) => {
+    const e = entry.toLowerCase();
+    return e === r || (e.endsWith('/*') && e.slice(0, -2) === owner);
+  });
+}
+
+/**
+ * A github target's repository, checked when the hook is added and again before every attempt: the lab's
+ * token may set statuses on many repositories, so a partner's hook may name only those
+ * `hooks.githubRepos` gives that partner. An admin's hook for every partner (`partner` null) is not
+ * limited. Throws a RequestError on `githubRepo` (an API 400) saying what the config allows.
+ */
+export function checkGithubRepo(
+  partner: string | null,
+  repo: string,
+  githubRepos: Readonly<Record<string, readonly string[]>>,
+): void {
+  if (partner === null) return;
+  const allowed = githubRepos[partner] ?? [];
+  if (repoAllowed(repo, allowed)) return;
+  throw new RequestError(
+    'githubRepo',
+    `githubRepo: ${repo} is not one of partner ${partner}'s repositories (hooks.githubRepos.${partner} / DEVLAB_HOOKS_GITHUB_REPOS: ${allowed.join(', ') || 'none'})`,
+  );
+}

@@ -8,6 +8,8 @@ import { AppiumSupervisor, reapAppiumLeftovers } from '../../devices/appium/appi
 import type { AppiumLog } from '../../devices/appium/log.ts';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
+import { DockerDriver } from '../../devices/docker/docker-driver.ts';
+import { PROCESS_INSTANCE } from '../../devices/docker/labels.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
 import { dockerSettingsSchema } from '../../devices/docker/settings.ts';
 import { healthCheck } from '../../devices/health/checks.ts';
@@ -180,18 +182,27 @@ export async function startAgentService(
   if (owned.length === 0)
     log(`agent ${options.agentId} owns no device in the inventory; it will take no jobs`);
   const redis = redisConnection(config.redisUrl);
-  // Every engine its container devices run on (a device may name its own socket), and the configured one.
+  // Every engine its container devices run on (a device may name its own socket), and the configured one
+  // (the engine of the devices that name none).
   const dockerDevices = owned.filter((d) => d.driver === 'docker');
   const sockets = new Set(dockerDevices.length ? [config.dockerSocket] : []);
   for (const d of dockerDevices) {
     const settings = dockerSettingsSchema.safeParse(d.settings);
-    if (settings.success) sockets.add(settings.data.socket);
+    if (settings.success && settings.data.socket) sockets.add(settings.data.socket);
   }
   for (const socket of sockets) {
     try {
-      const reaped = await reapContainers(new Docker({ socketPath: socket }), options.agentId);
+      // Only this lab's containers (by its Redis prefix): another lab's agent of this host name keeps its own.
+      const reaped = await reapContainers(
+        new Docker({ socketPath: socket }),
+        options.agentId,
+        PROCESS_INSTANCE,
+        config.redisPrefix,
+      );
       if (reaped.removed.length)
         log(`reaped ${reaped.removed.length} container(s) left by a previous life on ${socket}`);
+      for (const failed of reaped.failed)
+        log(`cannot remove container ${failed.id} left by a previous life on ${socket}: ${failed.error}`);
     } catch (err) {
       // An engine that is down now: its devices go to quarantine through their health checks.
       log(`cannot look for leftover containers on ${socket}: ${(err as Error).message}`);
@@ -240,7 +251,9 @@ export async function startAgentService(
   const appUrl = options.appUrl ?? app!.url;
   const keys = labKeys(config.redisPrefix);
   const states = new DeviceStateStore(redis, { prefix: keys.keyPrefix });
-  monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true }), {
+  // Container devices that name no socket are checked on the configured engine.
+  const docker = new DockerDriver({ socket: config.dockerSocket, lab: config.redisPrefix });
+  monitor = new HealthMonitor(redis, states, healthCheck({ appiumStatusOnly: true, docker }), {
     onOutcome: (o) =>
       o.transition &&
       log(`${o.result.deviceId}: ${o.transition.from} → ${o.transition.to} (${o.transition.reason})`),
@@ -248,13 +261,17 @@ export async function startAgentService(
   });
   const health = monitor;
   // The Appium driver logs through the agent's logger (a stale reused session replaced before a test).
-  const registry = createDriverRegistry({ instance: `${options.agentId}-${process.pid}` }).register(
-    new AppiumDriver({ log: logger }),
-  );
+  const registry = createDriverRegistry({
+    instance: `${options.agentId}-${process.pid}`,
+    socket: config.dockerSocket,
+    lab: config.redisPrefix,
+  }).register(new AppiumDriver({ log: logger }));
   const agent = new Agent({
     agentId: options.agentId,
     inventory,
     tests: new Map(catalog.entries.map((e) => [e.id, e.definition])),
+    // Checked against the hash each job was planned with: another checkout's body is never run.
+    testHashes: new Map(catalog.entries.map((e) => [e.id, e.hash])),
     registry,
     // Spooled under <home>/spool/<agent> and uploaded in the background until the control plane has them.
     artifacts: new HttpArtifactSink(
@@ -275,6 +292,7 @@ export async function startAgentService(
           log(`health check of ${device.id} failed: ${redactText((err as Error).message ?? String(err))}`),
         ),
     log,
+    logger,
   });
   try {
     await agent.start();

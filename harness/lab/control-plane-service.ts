@@ -18,17 +18,27 @@ import { LabHistory } from '../history/lab-history.ts';
 import { ModelTrainer } from '../history/model-trainer.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
+import { poolMapOf, publishPoolMap } from '../queue/pool-map.ts';
 import { ControlPlane } from '../server/control-plane.ts';
+import { LeaseManager } from '../../devices/lease/lease-manager.ts';
+import { closeLeftoverSessions } from '../webdriver/session-store.ts';
+import { WebDriverService } from '../webdriver/webdriver-service.ts';
 import { migrateCatalog } from '../store/catalog-repo.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { storePath } from '../store/database.ts';
 import { Store } from '../store/store.ts';
+import { describeProblem } from '../../suites/catalog/load-problems.ts';
 import { LabCatalog } from './lab-catalog.ts';
 import { LabDevices } from './lab-devices.ts';
 import { predictionReport } from '../history/prediction-report.ts';
 
 export interface ControlPlaneServiceOptions {
   suites?: string[];
+  /**
+   * Start without the tests of suite files that do not load (each named in the log); by default such a
+   * file fails the start with a SuiteLoadError giving file:line:column.
+   */
+  allowBroken?: boolean;
   inventoryFile?: string;
   port?: number;
   agentToken?: string;
@@ -55,6 +65,8 @@ export interface ControlPlaneService {
   report: ReportProvider;
   /** Signed outbound webhooks (`/api/hooks`). */
   hooks: HookService;
+  /** The WebDriver endpoint (`/wd/hub`): clients' own Appium sessions on lab devices. */
+  webdriver: WebDriverService;
   api: FastifyInstance;
   redis: Redis;
   close(): Promise<void>;
@@ -65,17 +77,25 @@ export async function startControlPlaneService(
   config: DevlabConfig,
   options: ControlPlaneServiceOptions = {},
 ): Promise<ControlPlaneService> {
+  // The suites and the inventory first: a file that does not load stops the start before anything is opened.
+  const catalog = await LabCatalog.discover(options.suites, {
+    ...(options.allowBroken ? { allowBroken: true } : {}),
+    warn: (line, problem) =>
+      options.logger ? options.logger.warn({ file: problem.file }, line) : options.log?.(line),
+  });
+  const inventory = loadInventory(options.inventoryFile);
   const store = Store.open(storePath(config.home));
   migrateCatalog(store.db);
+  catalog.sync(store);
   const checkpointer = Checkpointer.start(store.db, options.log ? { log: options.log } : {});
   const redis = redisConnection(config.redisUrl);
-  const catalog = await LabCatalog.load(store, options.suites);
   const keys = labKeys(config.redisPrefix);
   const deviceStates = new DeviceStateStore(redis, { prefix: keys.keyPrefix });
-  const devices = new LabDevices(loadInventory(options.inventoryFile), deviceStates);
+  const devices = new LabDevices(inventory, deviceStates);
   // The history is replayed once here, then kept up to date from the control plane's events.
   const history = new LabHistory(store, config.history, {
     snapshotFile: snapshotPath(config.home),
+    components: config.components,
     ...(options.log ? { log: options.log } : {}),
   });
   const loaded = history.load();
@@ -98,15 +118,19 @@ export async function startControlPlaneService(
     // The history fields read the plan's partner's own results (or the whole lab's for an admin's view).
     resolveTests: (query, historyPartner) => catalog.select(query, history.queryHistory(historyPartner)),
     resolveDevices: (selector) => devices.select(selector),
+    suggestTestQuery: (query) => catalog.suggest(query),
+    unmatchedSelector: (selector) => devices.unmatched(selector),
     // Read once per plan: the incremental history state and the model version active at that moment,
     // which a swap does not free before the ranking is done.
     get ranker() {
       const lease = trainer.acquire();
-      return historyRanker(history, lease.active, { onDone: lease.release });
+      return historyRanker(history, lease.active, { onDone: lease.release, components: config.components });
     },
     durations: history.durations,
     ...(options.partnerCaps ? { partnerCaps: options.partnerCaps } : {}),
     keys,
+    // Attempts carry their test's content hash: an agent on another checkout refuses a different body.
+    testHash: (testId) => catalog.catalog.get(testId)?.hash,
     ...(options.log ? { log: options.log } : {}),
   });
   history.follow(controlPlane.events);
@@ -134,7 +158,13 @@ export async function startControlPlaneService(
   });
   // Before the start: its recovery may finish runs, and those are delivered too.
   hooks.follow(controlPlane.events);
+  const webdriverLog = options.logger ?? createLogger('webdriver', config.logLevel);
+  // Before the start: its recovery would queue a WebDriver session's open job as a catalog test.
+  closeLeftoverSessions(store, webdriverLog);
   await controlPlane.start();
+  // Agents compare the pools of their own inventory copy with this map (the inventory is read once, at
+  // start: a changed inventory is published by the next start) and refuse a pool whose queue differs.
+  await publishPoolMap(redis, keys, poolMapOf(devices.inventory));
   await hooks.start();
   // Every finished run is new history: retrain in a helper process, never on a request.
   controlPlane.events.subscribe((event) => {
@@ -143,7 +173,18 @@ export async function startControlPlaneService(
   const artifacts = new ArtifactStore(config.home, store.artifacts, {
     logger: options.logger ?? createLogger('server', config.logLevel),
   });
-  const report = predictionReport(storePath(config.home), history, trainer);
+  const report = predictionReport(storePath(config.home), history, trainer, options.log);
+  const webdriver = new WebDriverService({
+    store,
+    devices,
+    leases: new LeaseManager(redis, { prefix: keys.keyPrefix }),
+    artifacts,
+    events: controlPlane.events,
+    settings: config.webdriver,
+    leaseTtlMs: config.agent.leaseTtlMs,
+    logger: webdriverLog,
+  });
+  webdriver.start();
   const auth = options.auth ?? config.api.auth;
   if (auth && !options.agentToken) {
     throw new Error(
@@ -157,6 +198,10 @@ export async function startControlPlaneService(
     auth: { enabled: auth },
     devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
     report,
+    webdriver,
+    // Failure triage of a run's results, from the history service's incremental state (O(failed jobs)).
+    triage: (run, jobs) => history.triageRun(run, jobs),
+    suiteProblems: () => catalog.catalog.problems.map((p) => describeProblem(p)),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   registerHookApi(api, { hooks });
@@ -172,9 +217,12 @@ export async function startControlPlaneService(
     trainer,
     report,
     hooks,
+    webdriver,
     api,
     redis,
     async close() {
+      // First: a session waiting for a device would hold its request, and the API's close, for minutes.
+      await webdriver.close();
       await api.close();
       // Deliveries in flight end here; their retries wait in Redis for the next start.
       await hooks.close();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -65,7 +66,7 @@ async function follow(
     if (line !== last) log(line);
     last = line;
     if (isRunOver(run.status)) return run.status;
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }
 
@@ -171,7 +172,7 @@ export async function runDemo(base: DevlabConfig, options: DemoOptions): Promise
     await service.trainer.idle();
     const modelCheck = await evaluateGeneratedLab(home, log);
     const reportPath = path.join(home, 'failure-prediction.html');
-    writeFileSync(reportPath, await service.report.html());
+    writeFileSync(reportPath, await service.report.html(null));
     writeFileSync(
       path.join(home, 'runs.json'),
       `${JSON.stringify({ runs, jobs: service.store.jobs.listByRun(prRun) }, null, 2)}\n`,

@@ -1,5 +1,7 @@
 import type { DeviceRecord, DeviceState } from '../../devices/device.ts';
 import type { DeviceStateStore } from '../../devices/state/state-store.ts';
+import { DEVICE_QUERY_FIELDS } from '../../suites/query/device-fields.ts';
+import { suggestTerm } from '../../suites/query/no-match.ts';
 import { compileDeviceQuery } from '../../suites/query/query.ts';
 
 /** States in which a device takes no new work; a run planned now would wait on it indefinitely. */
@@ -19,6 +21,18 @@ export class LabDevices {
         return { ...d, state: status?.state ?? 'available' };
       }),
     );
+  }
+
+  /**
+   * For a selector that matches no device of the inventory, whatever its state: that, with its "did you
+   * mean" (`platform:tizen` for `platform:tizn`); undefined when it matches some.
+   */
+  async unmatched(selector: string): Promise<{ suggestion?: string } | undefined> {
+    const matches = compileDeviceQuery(selector);
+    const devices = await this.withStates();
+    if (devices.some(matches)) return undefined;
+    const suggestion = suggestTerm(selector, DEVICE_QUERY_FIELDS, devices);
+    return suggestion === undefined ? {} : { suggestion };
   }
 
   /** Devices matching the selector (which may name `state`) that can take work now. */

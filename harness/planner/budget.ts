@@ -1,3 +1,5 @@
+import { densityOrder, entryRecall } from '../../analysis/evaluation/confidence.ts';
+
 export interface BudgetCandidate {
   score: number;
   estDurationMs: number;
@@ -35,6 +37,41 @@ export function selectWithinBudget<T extends BudgetCandidate>(
         )} s left (risk ${perS}/s)`,
       });
     }
+  }
+  return { selected, skipped, selectedMs: used };
+}
+
+/**
+ * Selection with stated confidence (`--confidence`): jobs by risk per second until the selected jobs'
+ * share of the summed failure probabilities (their predicted recall of the failing jobs) reaches
+ * `confidence`; the rest are skipped with the reason. The order and the cut are
+ * analysis/evaluation/confidence.ts's; the evaluation reports the recall this reached on held-out history.
+ */
+export function selectForConfidence<T extends BudgetCandidate>(
+  candidates: readonly T[],
+  confidence: number,
+): BudgetSelection<T> {
+  const scores = candidates.map((c) => c.score);
+  const order = densityOrder(
+    scores,
+    candidates.map((c) => Math.max(c.estDurationMs, 100) / 1000),
+  );
+  const entry = entryRecall(scores, order);
+  const selected: T[] = [];
+  const skipped: { candidate: T; reason: string }[] = [];
+  let used = 0;
+  for (const i of order) {
+    const candidate = candidates[i]!;
+    if (entry[i]! < confidence) {
+      selected.push(candidate);
+      used += candidate.estDurationMs;
+    } else
+      skipped.push({
+        candidate,
+        reason: `confidence ${confidence}: the jobs before it reach a predicted recall of ${(entry[i]! * 100).toFixed(1)}% (risk ${(
+          (candidate.score / Math.max(candidate.estDurationMs, 100)) * 1000
+        ).toPrecision(2)}/s)`,
+      });
   }
   return { selected, skipped, selectedMs: used };
 }

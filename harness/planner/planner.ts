@@ -3,8 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { explainIneligible, isEligible } from '../../suites/requirements.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
-import type { RunRequest } from '../protocol/run-request.ts';
-import { selectWithinBudget } from './budget.ts';
+import { type RunRequest, requestComponents } from '../protocol/run-request.ts';
+import { selectForConfidence, selectWithinBudget } from './budget.ts';
 import { groupPools } from './pools.ts';
 import type { DurationEstimator, Ranker, RankPair } from './ranker.ts';
 
@@ -106,7 +106,8 @@ export async function planRun(input: PlanInput): Promise<Plan> {
   // Matching tests to pools, scoring, and ordering each get their own turn of the event loop.
   if (n > YIELD_ABOVE) await setImmediate();
   const scores = await ranker.score(pairs, {
-    changedComponents: request.options.changedComponents,
+    changedComponents: requestComponents(request),
+    ...(request.change ? { change: request.change } : {}),
     historyPartner: input.historyPartner ?? request.partner,
   });
   if (n > YIELD_ABOVE) await setImmediate();
@@ -129,6 +130,16 @@ export async function planRun(input: PlanInput): Promise<Plan> {
     );
     selected = cut.selected.map((c) => c.index);
     skipped = cut.skipped.map((s) => ({ index: s.candidate.index, reason: s.reason }));
+    selectedMs = cut.selectedMs;
+  }
+  const confidence = request.options.confidence;
+  if (confidence !== undefined) {
+    const cut = selectForConfidence(
+      selected.map((i) => ({ index: i, score: score[i]!, estDurationMs: estMs[i]! })),
+      confidence,
+    );
+    selected = cut.selected.map((c) => c.index);
+    skipped = [...skipped, ...cut.skipped.map((s) => ({ index: s.candidate.index, reason: s.reason }))];
     selectedMs = cut.selectedMs;
   }
 

@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
 import type { DeviceRecord } from '../../devices/device.ts';
+
+/**
+ * A short hash of the device's capabilities, over a key-order-independent serialization: two copies of
+ * an inventory that list the same capabilities in another order give the same pool (and queue).
+ */
+export function capabilitiesHash(device: DeviceRecord): string {
+  return createHash('sha1')
+    .update(stringify(device.capabilities) ?? '')
+    .digest('hex')
+    .slice(0, 6);
+}
 
 /**
  * Devices that are interchangeable for a test: same driver, model, firmware and capabilities.
@@ -7,8 +19,7 @@ import type { DeviceRecord } from '../../devices/device.ts';
  * blocks the rest.
  */
 export function poolKey(device: DeviceRecord): string {
-  const caps = createHash('sha1').update(JSON.stringify(device.capabilities)).digest('hex').slice(0, 6);
-  return `${device.driver}:${device.model}@${device.firmware}#${caps}`;
+  return `${device.driver}:${device.model}@${device.firmware}#${capabilitiesHash(device)}`;
 }
 
 export function groupPools(devices: readonly DeviceRecord[]): Map<string, DeviceRecord[]> {

@@ -1,3 +1,5 @@
+import type { RunChange } from '../protocol/run-request.ts';
+
 /** One (test, device) pair to score; a pool is scored through one of its devices. */
 export interface RankPair {
   testId: string;
@@ -26,7 +28,10 @@ export interface Ranker {
 
 /** What a ranking knows of the run it orders. */
 export interface RankContext {
+  /** Components the change under test touched, as the request names them. */
   changedComponents: readonly string[];
+  /** The change under test; its changed paths are mapped to components by the ranker's config. */
+  change?: RunChange;
   /**
    * Whose results the reasons may reflect: the partner the plan is for (its own runs only), or `'*'`
    * (ALL_PARTNERS, harness/history/query-stats.ts) for the whole lab (admins). Scores may learn from every

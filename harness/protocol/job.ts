@@ -7,6 +7,12 @@ export const jobPayloadSchema = z
     runId: z.string(),
     jobId: z.string(),
     testId: z.string(),
+    /**
+     * The test's catalog content hash at planning (suites/catalog/content-hash.ts): the agent runs the
+     * body only if its own has this hash. Absent when the control plane knows none (a lab built from
+     * test definitions rather than a catalog): then the agent runs the body it has.
+     */
+    testHash: z.string().optional(),
     pool: z.string(),
     partner: z.string(),
     attempt: z.number().int().min(1),
@@ -23,8 +29,6 @@ export const jobPayloadSchema = z
       partner: z.number().int().positive().nullable(),
       run: z.number().int().positive().nullable(),
     }),
-    /** Base URL of the app under test when the run names one; else the agent's own. */
-    appUrl: z.string().optional(),
   })
   .strict();
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -47,7 +51,11 @@ export const caseResultSchema = z.object({
 });
 export type CaseResult = z.infer<typeof caseResultSchema>;
 
-/** An agent took an attempt: live progress for the run (not needed for correctness). */
+/**
+ * An agent took an attempt: live progress for the run (not needed for correctness). It travels on the
+ * lab's start channel, the attempt's report on the report stream: harness/queue/attempt-channel.ts sends
+ * and reads both.
+ */
 export const attemptStartedSchema = z
   .object({
     type: z.literal('started'),

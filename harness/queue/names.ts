@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
+import { type DeviceKeys, deviceKeys } from '../../devices/device-keys.ts';
 
 /**
  * Everything one lab keeps in Redis hangs off one prefix, so several labs (or test runs) can share a
  * Redis without one control plane consuming another's reports or two labs leasing the same device id.
+ * The one place that names the lab's keys and channels (a device's own keys are spelled in
+ * devices/device-keys.ts, which the devices room cannot import from here); every key of it matches
+ * `pattern`.
  */
-export interface LabKeys {
+export interface LabKeys extends DeviceKeys {
   /** BullMQ queue prefix. */
   queuePrefix: string;
   /** Prefix of device states, leases, health counters and caps (ends with `:`). */
@@ -13,14 +17,41 @@ export interface LabKeys {
   cancelChannel: string;
   /** Attempt starts: live progress only, so pub/sub rather than the durable report stream. */
   startedChannel: string;
+  /** Attempt reports, agents to the control plane (see report-stream.ts). */
+  reportStream: string;
+  /** Reports that can never be stored (malformed), set aside for inspection. */
+  deadReportStream: string;
+  /** The control plane's pool → queue map (a hash; see pool-map.ts). */
+  poolMap: string;
+  /** Told when the pool → queue map was published again, so agents check theirs. */
+  poolMapChannel: string;
+  /** The semaphore of a partner's concurrency cap. */
+  partnerCap(partner: string): string;
+  /** The semaphore of a run's `maxParallel` cap. */
+  runCap(runId: string): string;
+  /** A SCAN pattern matching every key of the lab, and no other lab's (see remove-lab-keys.ts). */
+  pattern: string;
 }
 
+/** A SCAN/KEYS glob matches the prefix literally only with its glob characters escaped. */
+const globLiteral = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
 export function labKeys(prefix = 'devlab'): LabKeys {
+  const keyPrefix = `${prefix}:`;
   return {
+    ...deviceKeys(keyPrefix),
     queuePrefix: prefix,
-    keyPrefix: `${prefix}:`,
+    keyPrefix,
     cancelChannel: `${prefix}:cancel`,
     startedChannel: `${prefix}:started`,
+    reportStream: `${keyPrefix}reports`,
+    deadReportStream: `${keyPrefix}reports:dead`,
+    poolMap: `${keyPrefix}pool-map`,
+    poolMapChannel: `${prefix}:pool-map`,
+    partnerCap: (partner) => `${keyPrefix}cap:partner:${partner}`,
+    runCap: (runId) => `${keyPrefix}cap:run:${runId}`,
+    // BullMQ names a queue's keys `<queuePrefix>:<queue>:...`: they start with `keyPrefix` too.
+    pattern: `${globLiteral(keyPrefix)}*`,
   };
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { MalformedMessageError } from '../errors.ts';
 import { logConnectionErrors } from '../log/connection-errors.ts';
@@ -14,14 +15,6 @@ import type { LabKeys } from './names.ts';
 const GROUP = 'control-plane';
 const CONSUMER = 'control-plane';
 const FIELD = 'report';
-
-export function reportStreamKey(keys: LabKeys): string {
-  return `${keys.keyPrefix}reports`;
-}
-
-export function deadReportStreamKey(keys: LabKeys): string {
-  return `${keys.keyPrefix}reports:dead`;
-}
 
 type MarkingRedis = Redis & {
   devlabReportAndMark(
@@ -45,11 +38,11 @@ export async function sendReport(
   mark?: { jobKey: string; value: ReportedMark },
 ): Promise<void> {
   if (!mark) {
-    await redis.xadd(reportStreamKey(keys), '*', FIELD, JSON.stringify(message));
+    await redis.xadd(keys.reportStream, '*', FIELD, JSON.stringify(message));
     return;
   }
   const args = [
-    reportStreamKey(keys),
+    keys.reportStream,
     mark.jobKey,
     FIELD,
     JSON.stringify(message),
@@ -76,8 +69,8 @@ export async function reportStreamCounts(
   keys: LabKeys,
 ): Promise<{ waiting: number; dead: number }> {
   const [waiting, dead] = await Promise.all([
-    redis.xlen(reportStreamKey(keys)),
-    redis.xlen(deadReportStreamKey(keys)),
+    redis.xlen(keys.reportStream),
+    redis.xlen(keys.deadReportStream),
   ]);
   return { waiting, dead };
 }
@@ -90,10 +83,10 @@ export async function reportStreamLag(
   redis: Redis,
   keys: LabKeys,
 ): Promise<{ length: number; pending: number; dead: number }> {
-  const key = reportStreamKey(keys);
+  const key = keys.reportStream;
   const [length, dead, pending] = await Promise.all([
     redis.xlen(key),
-    redis.xlen(deadReportStreamKey(keys)),
+    redis.xlen(keys.deadReportStream),
     // [count, first id, last id, consumers]; NOGROUP before the control plane first started: none pending.
     redis.xpending(key, GROUP).then(
       (reply) => Number((reply as [number | string])[0] ?? 0),
@@ -185,7 +178,7 @@ export class ReportConsumer {
   private async createGroup(): Promise<void> {
     const { connection, keys } = this.options;
     try {
-      await connection.xgroup('CREATE', reportStreamKey(keys), GROUP, '0', 'MKSTREAM');
+      await connection.xgroup('CREATE', keys.reportStream, GROUP, '0', 'MKSTREAM');
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
@@ -205,7 +198,7 @@ export class ReportConsumer {
    */
   private async run(caughtUp: () => void): Promise<void> {
     const { batch = 500, blockMs = 1000, retryMs = 1000, gatherMs = 2 } = this.options;
-    const key = reportStreamKey(this.options.keys);
+    const key = this.options.keys.reportStream;
     let catchingUp = true;
     const doneCatchingUp = () => {
       catchingUp = false;
@@ -227,8 +220,7 @@ export class ReportConsumer {
         }
         if (entries.length && !(await this.deliver(key, entries))) this.retryAt ||= Date.now() + retryMs;
         if (!entries.length && catchingUp) doneCatchingUp();
-        else if (entries.length && !catchingUp && gatherMs > 0)
-          await new Promise((r) => setTimeout(r, gatherMs));
+        else if (entries.length && !catchingUp && gatherMs > 0) await sleep(gatherMs);
       } catch (err) {
         if (this.stopping) break;
         const message = (err as Error).message;
@@ -242,7 +234,7 @@ export class ReportConsumer {
         // A failure here is the read's next failure, logged above on the next turn (if it differs).
         if (String(message).includes('NOGROUP')) await this.createGroup().catch(() => {});
         // Redis away or restarting: the reports wait in the stream.
-        await new Promise((r) => setTimeout(r, 250));
+        await sleep(250);
         this.retryAt ||= Date.now() + retryMs;
       }
     }
@@ -326,7 +318,7 @@ export class ReportConsumer {
         if (!o.dead) continue;
         const fields = entries.find(([id]) => id === o.id)![1];
         tx.xadd(
-          deadReportStreamKey(this.options.keys),
+          this.options.keys.deadReportStream,
           '*',
           FIELD,
           fieldValue(fields, FIELD) ?? '',

@@ -1,5 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import { INFRASTRUCTURE_ERROR_TYPE } from '../../analysis/history/junit.ts';
+import { INFRASTRUCTURE_ERROR_TYPE, UNRUNNABLE_SUITE_PROPERTY } from '../../analysis/history/junit.ts';
+import type { Triage } from '../../analysis/triage/triage.ts';
 import type { CaseResult } from '../protocol/job.ts';
 import { isTestFailure } from '../protocol/verdict.ts';
 import type { JobRow } from '../store/jobs-repo.ts';
@@ -9,15 +10,48 @@ export interface JUnitInput {
   jobs: readonly JobRow[];
   /** JUnit cases a container test reported, by job id: they become test cases of their own. */
   cases?: ReadonlyMap<string, readonly CaseResult[]>;
+  /** Failure triage of failed jobs, by job id: written as `<properties>` of their test cases. */
+  triage?: ReadonlyMap<string, Triage>;
+  /** Tests no device of the run could run (the plan's `unplanned`): skipped test cases, with why. */
+  unplanned?: readonly { testId: string; reasons: readonly string[] }[];
+}
+
+/** What a job ran on: its device, or its pool while no device took it (never started, cancelled). */
+function deviceOf(job: JobRow): string {
+  return job.deviceId ?? job.pool;
 }
 
 type Case = Record<string, unknown>;
 
-function jobCase(job: JobRow): Case {
+/** A failed test case's triage as JUnit properties (before its `<failure>`, as the schema orders them). */
+function triageProperties(t: Triage): Case {
+  const e = t.evidence;
+  const property = [
+    ['devlab.triage', t.label],
+    ['devlab.triage.summary', t.summary],
+    ['devlab.triage.runs-on-device', String(e.runs)],
+    ['devlab.triage.failures-on-device', String(e.failures)],
+    ['devlab.triage.recent-failures', `${e.recentFailures}/${e.recentRuns}`],
+    ...(e.lastRun ? [['devlab.triage.last-run', `${e.lastRun.run} ${e.lastRun.verdict}`]] : []),
+    ...(e.failingSince ? [['devlab.triage.failing-since-run', e.failingSince.run]] : []),
+    ...(e.baseBuild
+      ? [
+          [
+            'devlab.triage.base-build',
+            `${e.baseBuild.build}: ${e.baseBuild.failures} failure(s) on this device`,
+          ],
+        ]
+      : []),
+  ].map(([name, value]) => ({ '@_name': name, '@_value': value }));
+  return { properties: { property } };
+}
+
+function jobCase(job: JobRow, triage: Triage | undefined): Case {
   const base: Case = {
     '@_name': job.testId,
-    '@_classname': job.pool,
+    '@_classname': deviceOf(job),
     '@_time': ((job.durationMs ?? 0) / 1000).toFixed(3),
+    ...(triage ? triageProperties(triage) : {}),
   };
   const message = job.message ?? '';
   if (job.verdict !== null && isTestFailure(job.verdict))
@@ -50,7 +84,7 @@ function jobCase(job: JobRow): Case {
 function caseCase(job: JobRow, c: CaseResult): Case {
   const base: Case = {
     '@_name': `${job.testId} › ${c.name}`,
-    '@_classname': c.classname || job.pool,
+    '@_classname': c.classname || deviceOf(job),
     '@_time': (c.durationMs / 1000).toFixed(3),
   };
   if (c.verdict === 'failed')
@@ -63,26 +97,77 @@ function caseCase(job: JobRow, c: CaseResult): Case {
   return base;
 }
 
-/** A run as JUnit XML, one test suite per device pool, for CI systems to keep and display. */
-export function junitReport({ runId, jobs, cases }: JUnitInput): string {
-  const pools = new Map<string, JobRow[]>();
-  for (const job of jobs) pools.set(job.pool, [...(pools.get(job.pool) ?? []), job]);
-  const suites = [...pools.entries()].map(([pool, list]) => {
+/** The suite's `<properties>`: the device (as `analysis import --junit` reads it back), its model and firmware, its pool. */
+function suiteProperties(job: JobRow): Case {
+  const named: [string, string][] = [
+    ['device', job.deviceId ?? ''],
+    ['device_model', job.deviceModel],
+    ['firmware', job.deviceFirmware],
+    ['devlab.pool', job.pool],
+  ];
+  const property = named
+    .filter(([, value]) => value)
+    .map(([name, value]) => ({ '@_name': name, '@_value': value }));
+  return { properties: { property } };
+}
+
+/** The tests no device could run, as one suite of skipped cases naming why (not history: no device ran them). */
+function unrunnableSuite(unplanned: NonNullable<JUnitInput['unplanned']>): Case {
+  return {
+    '@_name': 'unrunnable',
+    '@_tests': unplanned.length,
+    '@_failures': 0,
+    '@_errors': 0,
+    '@_skipped': unplanned.length,
+    '@_time': '0.000',
+    properties: { property: [{ '@_name': UNRUNNABLE_SUITE_PROPERTY, '@_value': 'true' }] },
+    testcase: unplanned.map((u) => ({
+      '@_name': u.testId,
+      '@_classname': 'unrunnable',
+      '@_time': '0.000',
+      skipped: {
+        '@_message': `no device can run it: ${u.reasons.join('; ') || 'no device matched'}`,
+      },
+    })),
+  };
+}
+
+/**
+ * A run as JUnit XML for CI systems to keep and display: one test suite per device (a job no device took
+ * yet: its pool), test cases classed by the device, the pool a suite property; the tests no device could
+ * run in a suite of skipped cases of their own.
+ */
+export function junitReport({ runId, jobs, cases, triage, unplanned }: JUnitInput): string {
+  const devices = new Map<string, JobRow[]>();
+  for (const job of jobs) {
+    const list = devices.get(deviceOf(job));
+    if (list) list.push(job);
+    else devices.set(deviceOf(job), [job]);
+  }
+  const suites: Case[] = [...devices.entries()].map(([device, list]) => {
     const testcases = list.flatMap((job) => [
-      jobCase(job),
+      jobCase(job, triage?.get(job.id)),
       ...(cases?.get(job.id) ?? []).map((c) => caseCase(job, c)),
     ]);
     const count = (pred: (c: Case) => boolean) => testcases.filter(pred).length;
     return {
-      '@_name': pool,
+      '@_name': device,
       '@_tests': testcases.length,
       '@_failures': count((c) => 'failure' in c),
       '@_errors': count((c) => 'error' in c),
       '@_skipped': count((c) => 'skipped' in c),
       '@_time': (list.reduce((s, j) => s + (j.durationMs ?? 0), 0) / 1000).toFixed(3),
+      ...suiteProperties(list[0]!),
       testcase: testcases,
     };
   });
-  const builder = new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true });
+  if (unplanned?.length) suites.push(unrunnableSuite(unplanned));
+  const builder = new XMLBuilder({
+    ignoreAttributes: false,
+    format: true,
+    suppressEmptyNode: true,
+    // A property whose value is "true" keeps its value (XML has no attribute without one).
+    suppressBooleanAttributes: false,
+  });
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ testsuites: { '@_name': `devlab ${runId}`, testsuite: suites } })}`;
 }

@@ -1,32 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { MalformedMessageError } from '../errors.ts';
+import { logConnectionErrors } from '../log/connection-errors.ts';
+import { LabMetrics } from '../metrics/lab-metrics.ts';
 import type { Plan } from '../planner/planner.ts';
-import {
-  type AttemptReport,
-  type AttemptStarted,
-  attemptReportSchema,
-  attemptStartedSchema,
-  type JobPayload,
-} from '../protocol/job.ts';
-import type { RunRequest, RunRequestInput } from '../protocol/run-request.ts';
+import type { AttemptReport } from '../protocol/job.ts';
+import type { RunRequestInput } from '../protocol/run-request.ts';
+import { listenForStarts } from '../queue/attempt-channel.ts';
 import { type LabKeys, labKeys } from '../queue/names.ts';
 import { PoolQueues } from '../queue/pool-queues.ts';
-import { LabMetrics } from '../metrics/lab-metrics.ts';
 import { ReportConsumer, reportStreamLag } from '../queue/report-stream.ts';
-import { failureSignature } from '../results/signature.ts';
 import { queuePriority } from '../scheduler/priority.ts';
-import { nextStep } from '../scheduler/retry-policy.ts';
-import { finalRunStatus } from '../scheduler/run-status.ts';
-import type { JobRow } from '../store/jobs-repo.ts';
-import type { RunHeader, RunRow } from '../store/runs-repo.ts';
+import type { RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
-import { logConnectionErrors } from '../log/connection-errors.ts';
+import { type AttemptSpec, attemptPayload } from './attempt-payload.ts';
 import { EventBus } from './event-bus.ts';
 import { IdempotentSubmits, type SubmittedRun } from './idempotent-submits.ts';
 import { type HistoryView, type PlanningDeps, planRequest } from './plan-request.ts';
+import { recoverOpenRuns } from './recovery.ts';
+import { ReportHandler } from './report-handler.ts';
 import { RunEnqueuer } from './run-enqueuer.ts';
+import { finishRunIfDone } from './run-finish.ts';
 import { JOB_WRITE_SLICE, writePlannedRun } from './run-writer.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -38,6 +32,8 @@ export interface ControlPlaneDeps extends PlanningDeps {
   partnerCaps?: Record<string, number>;
   /** The lab's Redis keys (default prefix `devlab`). */
   keys?: LabKeys;
+  /** A test's catalog content hash, carried by its attempts so agents run only that body (see agent/test-body.ts). */
+  testHash?(testId: string): string | undefined;
   now?: () => number;
   /** Where the control plane says what went wrong off a request (queueing retries). */
   log?: (line: string) => void;
@@ -71,9 +67,10 @@ export class ControlPlane {
   private readonly keys: LabKeys;
   private reports: ReportConsumer | null = null;
   private subscriber: Redis | null = null;
-  private readonly writes: WriteBatch;
   /** New runs whose first attempts are being queued (see `submit`). */
   private readonly enqueuer: RunEnqueuer;
+  /** What agents say about attempts: starts and reports. */
+  private readonly reportHandler: ReportHandler;
   private readonly log: (line: string) => void;
   /** This control plane's Prometheus metrics (`GET /metrics`), on a registry of its own. */
   readonly metrics: LabMetrics;
@@ -93,8 +90,18 @@ export class ControlPlane {
       { log: this.log },
     );
     this.enqueuer = new RunEnqueuer(this.queues, this.log);
-    // Events of a transaction reach listeners only once it committed (none from one rolled back).
-    this.writes = new WriteBatch((writes) => this.events.batch(() => deps.store.transaction(writes)));
+    this.reportHandler = new ReportHandler({
+      store: deps.store,
+      events: this.events,
+      // Events of a transaction reach listeners only once it committed (none from one rolled back).
+      writes: new WriteBatch((writes) => this.events.batch(() => deps.store.transaction(writes))),
+      queues: this.queues,
+      metrics: this.metrics,
+      now: this.now,
+      log: this.log,
+      payload: (spec) => this.payload(spec),
+      finishRunIfDone: (runId) => this.maybeFinishRun(runId),
+    });
   }
 
   get store(): Store {
@@ -108,31 +115,32 @@ export class ControlPlane {
       this.redisLogged = true;
       logConnectionErrors(this.deps.redis, 'control plane: Redis', this.log);
     }
-    this.subscriber = this.deps.redis.duplicate();
-    logConnectionErrors(this.subscriber, 'control plane: Redis subscriber (start notices)', this.log);
-    this.subscriber.on('message', (_channel: string, text: string) => {
-      try {
-        this.consumeStarted(JSON.parse(text));
-      } catch (err) {
-        // Progress only (the attempt's report records it): a malformed notice is dropped, and said.
-        this.log(`start notice dropped (not JSON): ${(err as Error).message}: ${text.slice(0, 200)}`);
-      }
-    });
     // Counted from the store before any report is consumed: each stored attempt is counted once.
     this.metrics.initAttempts(this.store.attempts);
-    await this.subscriber.subscribe(this.keys.startedChannel);
+    this.subscriber = this.deps.redis.duplicate();
+    await listenForStarts(
+      this.subscriber,
+      this.keys,
+      (start) => this.reportHandler.onStarted(start),
+      this.log,
+    );
     // Reports of different jobs are independent (one job's attempts arrive one after another): a batch
     // of them is stored in one commit.
     this.reports = new ReportConsumer({
       connection: this.deps.redis,
       keys: this.keys,
-      handle: (data) => this.consume(data),
+      handle: (data) => this.reportHandler.consume(data),
       log: this.log,
     });
     // The reports that arrived while no control plane ran are stored first: recovery then sees every
     // finished attempt and re-enqueues only what is really open.
     await this.reports.start();
-    this.recover();
+    recoverOpenRuns({
+      store: this.store,
+      enqueuer: this.enqueuer,
+      payload: (spec) => this.payload(spec),
+      finishRunIfDone: (runId) => this.maybeFinishRun(runId),
+    });
   }
 
   async stop(): Promise<void> {
@@ -195,7 +203,16 @@ export class ControlPlane {
     const items = plan.jobs
       .filter((j) => !j.skipReason)
       .map((j) => ({
-        payload: this.payload(runId, request, j.jobId, j.testId, j.pool, 1, j.timeoutMs, []),
+        payload: this.payload({
+          runId,
+          request,
+          jobId: j.jobId,
+          testId: j.testId,
+          pool: j.pool,
+          attempt: 1,
+          timeoutMs: j.timeoutMs,
+          avoidDevices: [],
+        }),
         priority: queuePriority(request.priority, j.seq),
       }));
     this.enqueuer.queue(runId, items, options.queueAfter);
@@ -232,273 +249,19 @@ export class ControlPlane {
     return this.store.runs.get(runId);
   }
 
-  private payload(
-    runId: string,
-    request: RunRequest,
-    jobId: string,
-    testId: string,
-    pool: string,
-    attempt: number,
-    timeoutMs: number,
-    avoidDevices: string[],
-  ): JobPayload {
-    return {
-      runId,
-      jobId,
-      testId,
-      pool,
-      partner: request.partner,
-      attempt,
-      timeoutMs,
-      avoidDevices,
-      limits: {
-        partner: this.deps.partnerCaps?.[request.partner] ?? null,
-        run: request.options.maxParallel ?? null,
-      },
-    };
-  }
-
-  private consumeStarted(data: unknown): void {
-    const started = attemptStartedSchema.safeParse(data);
-    if (started.success) this.onStarted(started.data);
-    else
-      this.log(
-        `start notice dropped (malformed, the attempt's report records it): ${started.error.issues[0]?.message}`,
-      );
-  }
-
-  private async consume(data: unknown): Promise<void> {
-    const report = attemptReportSchema.safeParse(data);
-    // A malformed message is set aside (the dead-letter stream, for inspection), never retried forever.
-    if (!report.success)
-      throw new MalformedMessageError(`malformed attempt report: ${report.error.issues[0]?.message}`);
-    await this.onReport(report.data);
-  }
-
-  private onStarted(msg: AttemptStarted): void {
-    this.writes
-      .submit(() => this.recordStarted(msg))
-      .catch((err: unknown) => {
-        // Progress only: the report that follows records the attempt (and its start).
-        this.log(
-          `run ${msg.runId} job ${msg.jobId} attempt ${msg.attempt} device ${msg.deviceId}: start not recorded (its report will be): ${(err as Error).message}`,
-        );
-      });
-  }
-
-  private recordStarted(msg: AttemptStarted): void {
-    const job = this.store.jobs.get(msg.jobId);
-    if (!job || job.state === 'done') return;
-    this.store.jobs.markRunning(job.id, msg.deviceId);
-    this.announceStart(job, msg);
-  }
-
   /**
-   * The run is running and listeners hear of the attempt's start. `run` when the caller has read it (a
-   * running run is not updated again).
-   */
-  private announceStart(
-    job: JobRow,
-    start: { runId: string; attempt: number; deviceId: string | null; agent: string; at: number },
-    run?: RunHeader,
-  ): void {
-    if (run?.status !== 'running') this.store.runs.markStarted(start.runId, start.at);
-    this.events.publish(start.runId, 'job.started', {
-      jobId: job.id,
-      testId: job.testId,
-      attempt: start.attempt,
-      deviceId: start.deviceId,
-      agent: start.agent,
-    });
-  }
-
-  /**
-   * Idempotent: the same report delivered twice leads to one attempt row and one decision. Everything it
-   * writes is one SQLite transaction (one commit per report); a retry is enqueued after the commit.
+   * Idempotent: the same report delivered twice leads to one attempt row and one decision (see
+   * report-handler.ts). Agents' reports come through the report stream; tests call it directly.
    */
   async onReport(report: AttemptReport): Promise<void> {
-    let inserted = false;
-    const retry = await this.writes.submit(() => {
-      const write = this.recordReport(report);
-      inserted = write.inserted;
-      return write.retry;
-    });
-    // Committed: counted once per stored attempt (a duplicate delivery inserts nothing).
-    if (inserted) this.metrics.attemptStored(report.status, report.error?.kind ?? null);
-    if (retry) await this.queues.enqueue(retry.payload, retry.priority, retry.delayMs);
+    await this.reportHandler.onReport(report);
   }
 
-  private recordReport(report: AttemptReport): {
-    retry: { payload: JobPayload; priority: number; delayMs: number } | null;
-    inserted: boolean;
-  } {
-    const job = this.store.jobs.get(report.jobId);
-    const run = this.store.runs.header(report.runId);
-    if (!job || !run) return { retry: null, inserted: false };
-    if (job.state === 'done') {
-      this.recordIfDuplicate(job, report);
-      return { retry: null, inserted: false };
-    }
-    const signature =
-      report.error && report.status !== 'passed'
-        ? failureSignature(report.error.message, report.error.stack)
-        : null;
-    const inserted = this.store.attempts.insert(report, signature?.hash ?? null);
-    // Not inserted: the same report delivered again, or another execution of the attempt (see below).
-    if (!inserted) this.recordIfDuplicate(job, report);
-    if (inserted) {
-      // A test shorter than the agent's start notice delay had no start message: its report is both (the
-      // job goes from queued to its verdict, or back to queued for a retry, without showing as running).
-      if (report.startSent === false) this.announceStart(job, { ...report, at: report.startedAt }, run);
-      this.store.jobs.countAttempt(job.id, report.status === 'error');
-    }
-    const attempts = this.store.attempts.summaries(job.id);
-    const latest = Math.max(...attempts.map((a) => a.attempt));
-    if (report.attempt < latest) return { retry: null, inserted };
-    const step = nextStep(attempts, {
-      testRetries: job.maxRetries,
-      infraRetries: run.request.options.infraRetries,
-    });
-    if (step.kind === 'retry') {
-      if (inserted) {
-        this.events.publish(run.id, 'job.retry', {
-          jobId: job.id,
-          testId: job.testId,
-          attempt: step.attempt,
-          reason: step.reason,
-          delayMs: step.delayMs,
-          message: report.error?.message ?? null,
-        });
-      }
-      const payload = this.payload(
-        run.id,
-        run.request,
-        job.id,
-        job.testId,
-        job.pool,
-        step.attempt,
-        job.timeoutMs,
-        step.avoidDevices,
-      );
-      return {
-        retry: { payload, priority: queuePriority(run.request.priority, job.seq), delayMs: step.delayMs },
-        inserted,
-      };
-    }
-    this.finishJob(job, step.verdict, report, signature?.hash ?? null);
-    return { retry: null, inserted };
-  }
-
-  /**
-   * A report of an attempt already stored that comes from another execution (another agent, device or
-   * start: a queue job whose lock expired, e.g. in a Redis outage, and that ran again) is not merged into
-   * the stored attempt nor dropped: it is recorded as an `attempt.duplicate` event of the run, with its
-   * outcome, device, times and artifacts, and logged. The stored attempt stays the one the verdict came
-   * from. The same duplicate delivered twice is recorded once.
-   */
-  private recordIfDuplicate(job: JobRow, report: AttemptReport): void {
-    const first = this.store.attempts.get(job.id, report.attempt);
-    if (!first) return; // a job closed without this attempt (cancelled): nothing ran that the store shows
-    const same = (e: { agent?: unknown; deviceId?: unknown; startedAt?: unknown }) =>
-      e.agent === report.agent &&
-      (e.deviceId ?? null) === report.deviceId &&
-      e.startedAt === report.startedAt;
-    if (same(first)) return; // the stored attempt's own report, delivered again
-    // Rare (only after a lost queue lock): reading the run's events to record a duplicate once is fine.
-    const recorded = this.store.events
-      .since(job.runId, 0, Number.MAX_SAFE_INTEGER)
-      .some(
-        (e) =>
-          e.type === 'attempt.duplicate' &&
-          e.payload['jobId'] === job.id &&
-          e.payload['attempt'] === report.attempt &&
-          same(e.payload),
-      );
-    if (recorded) return;
-    this.events.publish(job.runId, 'attempt.duplicate', {
-      jobId: job.id,
-      testId: job.testId,
-      attempt: report.attempt,
-      deviceId: report.deviceId,
-      agent: report.agent,
-      status: report.status,
-      errorKind: report.error?.kind ?? null,
-      message: report.error?.message ?? null,
-      startedAt: report.startedAt,
-      endedAt: report.endedAt,
-      artifacts: report.artifacts.map((a) => ({ id: a.id, name: a.name })),
-      stored: {
-        deviceId: first.deviceId,
-        agent: first.agent,
-        status: first.status,
-        startedAt: first.startedAt,
-      },
-    });
-    this.log(
-      `run ${job.runId} job ${job.id} (${job.testId}) attempt ${report.attempt}: a second execution on ${report.deviceId ?? 'no device'} (${report.agent}, ${report.status}) after the stored one on ${first.deviceId ?? 'no device'} (${first.agent}, ${first.status}); recorded as attempt.duplicate, the verdict stays the stored attempt's`,
-    );
-  }
-
-  private finishJob(
-    job: JobRow,
-    verdict: JobRow['verdict'] & string,
-    report: AttemptReport,
-    signature: string | null,
-  ): void {
-    const at = this.now();
-    const changed = this.store.jobs.finish(job.id, {
-      verdict,
-      deviceId: report.deviceId,
-      durationMs: report.endedAt - report.startedAt,
-      signature,
-      message: report.error?.message ?? null,
-      at,
-    });
-    if (!changed) return;
-    this.events.publish(job.runId, 'job.finished', {
-      jobId: job.id,
-      testId: job.testId,
-      pool: job.pool,
-      deviceId: report.deviceId,
-      verdict,
-      attempts: report.attempt,
-      durationMs: report.endedAt - report.startedAt,
-    });
-    this.maybeFinishRun(job.runId);
+  private payload(spec: AttemptSpec) {
+    return attemptPayload(spec, this.deps.partnerCaps, this.deps.testHash?.(spec.testId));
   }
 
   private maybeFinishRun(runId: string): void {
-    if (this.store.jobs.hasOpen(runId)) return;
-    const verdicts = this.store.jobs.listByRun(runId).map((j) => j.verdict!);
-    const status = finalRunStatus(verdicts, false);
-    if (this.store.runs.finish(runId, status, this.now())) {
-      this.events.publish(runId, 'run.finished', { status, counts: this.store.jobs.verdictCounts(runId) });
-    }
-  }
-
-  /**
-   * After a restart: runs left half written are removed, and every open job of an unfinished run gets its
-   * next attempt (re)enqueued behind the start (`allQueued` waits for it); duplicates are no-ops.
-   */
-  private recover(): void {
-    this.store.runs.removeUnplanned();
-    for (const run of this.store.runs.list({ status: ['queued', 'running'], limit: 1000 })) {
-      const items = this.store.jobs.openJobs(run.id).map((job) => ({
-        payload: this.payload(
-          run.id,
-          run.request,
-          job.id,
-          job.testId,
-          job.pool,
-          job.attempts + 1,
-          job.timeoutMs,
-          [],
-        ),
-        priority: queuePriority(run.request.priority, job.seq),
-      }));
-      // Queued behind the start, as a new run's attempts are (a restart under a big backlog serves at once).
-      this.enqueuer.queue(run.id, items);
-      this.maybeFinishRun(run.id);
-    }
+    finishRunIfDone(this.store, this.events, runId, this.now());
   }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
 import { IdempotencyConflictError } from '../errors.ts';
 import { type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
 import type { RunRow } from '../store/runs-repo.ts';
@@ -9,18 +10,6 @@ import { storedPlan } from './stored-plan.ts';
 /** A submit's answer; `replayed` when it is the run an earlier submit with the same key created. */
 export type SubmittedRun = SubmitResult & { replayed?: true };
 
-/** JSON with object keys sorted at every level: equal requests give equal text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /**
  * The hash of a run request after validation (defaults filled in), so `{}` and the same request with
  * every default spelled out are one request. A stored request is validated again first: a default
@@ -28,9 +17,12 @@ function canonicalJson(value: unknown): string {
  */
 export function requestHash(input: unknown): string {
   const parsed = runRequestSchema.safeParse(input);
-  return createHash('sha256')
-    .update(canonicalJson(parsed.success ? parsed.data : input))
-    .digest('hex');
+  return (
+    createHash('sha256')
+      // Object keys sorted at every level: equal requests give equal text.
+      .update(stringify(parsed.success ? parsed.data : input) ?? 'null')
+      .digest('hex')
+  );
 }
 
 function isUniqueViolation(err: unknown): boolean {

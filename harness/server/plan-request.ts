@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
-import { RequestError } from '../errors.ts';
+import { noMatchMessage } from '../../suites/query/no-match.ts';
+import { RequestError, UnprocessableRequestError } from '../errors.ts';
 import { ALL_PARTNERS } from '../history/query-stats.ts';
 import { type Plan, planRun } from '../planner/planner.ts';
 import type { DurationEstimator, Ranker } from '../planner/ranker.ts';
@@ -21,6 +22,15 @@ export interface PlanningDeps {
   resolveDevices(selector: string): Promise<DeviceRecord[]> | DeviceRecord[];
   ranker: Ranker;
   durations: DurationEstimator;
+  /** The "did you mean" of a query that selected no test, e.g. `tag:smoke` for `tag:smok`. */
+  suggestTestQuery?(query: string): string | undefined;
+  /**
+   * For a selector that left no device to plan on: undefined when it matches inventory devices (that
+   * take no work now: blocked, draining, ...), else that it matches none, with its "did you mean".
+   */
+  unmatchedSelector?(
+    selector: string,
+  ): Promise<{ suggestion?: string } | undefined> | { suggestion?: string } | undefined;
 }
 
 /**
@@ -58,7 +68,8 @@ function historyPartnerOf(request: RunRequest, view: HistoryView | undefined): s
 
 /**
  * Validates a run request, resolves its tests and devices and plans it: what a submitted run queues,
- * and what a preview answers without creating anything. Bad input is a RequestError naming the field.
+ * and what a preview answers without creating anything. Bad input is a RequestError naming the field; a
+ * query that selects no test, or a selector no device of the inventory, an UnprocessableRequestError.
  * The history it reads is `view`'s, by default the request's partner's own.
  */
 export async function planRequest(
@@ -78,6 +89,18 @@ export async function planRequest(
   const historyPartner = historyPartnerOf(request, view);
   const tests = await asRequestError('query', () => deps.resolveTests(request.query, historyPartner));
   const devices = await asRequestError('select', () => deps.resolveDevices(request.select));
+  // Nothing to plan is the caller's to fix, said plainly (422), never a run that errs with 0 of 0 jobs.
+  if (tests.length === 0)
+    throw new UnprocessableRequestError(
+      'query',
+      noMatchMessage('test', request.query, deps.suggestTestQuery?.(request.query)),
+    );
+  const unmatched = devices.length === 0 ? await deps.unmatchedSelector?.(request.select) : undefined;
+  if (unmatched !== undefined)
+    throw new UnprocessableRequestError(
+      'select',
+      noMatchMessage('device', request.select, unmatched.suggestion),
+    );
   const plan = await planRun({
     request,
     tests,

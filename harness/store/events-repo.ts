@@ -34,19 +34,34 @@ export class EventsRepo {
         .prepare(
           'SELECT seq, run_id, type, payload_json, at FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
         )
-        .all(runId, afterSeq, limit) as {
-        seq: number;
-        run_id: string;
-        type: string;
-        payload_json: string;
-        at: number;
-      }[]
-    ).map((r) => ({
-      seq: r.seq,
-      runId: r.run_id,
-      type: r.type,
-      payload: JSON.parse(r.payload_json) as Record<string, unknown>,
-      at: r.at,
-    }));
+        .all(runId, afterSeq, limit) as EventRecord[]
+    ).map(toEvent);
+  }
+
+  /** The run's events of one type, in order (e.g. its `attempt.duplicate` events for the job view). */
+  ofType(runId: string, type: string): StoredEvent[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT seq, run_id, type, payload_json, at FROM events WHERE run_id = ? AND type = ? ORDER BY seq',
+        )
+        .all(runId, type) as EventRecord[]
+    ).map(toEvent);
   }
 }
+
+interface EventRecord {
+  seq: number;
+  run_id: string;
+  type: string;
+  payload_json: string;
+  at: number;
+}
+
+const toEvent = (r: EventRecord): StoredEvent => ({
+  seq: r.seq,
+  runId: r.run_id,
+  type: r.type,
+  payload: JSON.parse(r.payload_json) as Record<string, unknown>,
+  at: r.at,
+});

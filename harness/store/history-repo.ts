@@ -55,11 +55,21 @@ const JOB_COLUMNS = `j.run_id, j.test_id, j.component, j.device_id, j.pool, j.de
   j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at`;
 /** Jobs that are history: done, with a verdict that ran or was decided (cancelled and skipped taught nothing). */
 const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped')`;
-const FINISHED_RUN = `r.status IN (${FINISHED_RUN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+/**
+ * Runs that are history: planned from the catalog. A WebDriver session's run (`kind = 'webdriver'`, a
+ * client's own Appium test through /wd/hub) has no test verdict the lab knows: never history, never trained on.
+ */
+const HISTORY_RUN = `r.kind = 'catalog'`;
+const FINISHED_RUN = `r.status IN (${FINISHED_RUN_STATUSES.map((s) => `'${s}'`).join(', ')}) AND ${HISTORY_RUN}`;
 
+/** The components the run's change named (`change.components` and the older `options.changedComponents`). */
 function changedOf(requestJson: string): string[] {
-  const request = JSON.parse(requestJson) as { options?: { changedComponents?: string[] } };
-  return request.options?.changedComponents ?? [];
+  const request = JSON.parse(requestJson) as {
+    options?: { changedComponents?: string[] };
+    change?: { components?: string[] };
+  };
+  const named = [...(request.change?.components ?? []), ...(request.options?.changedComponents ?? [])];
+  return [...new Set(named)].sort();
 }
 
 function toFinished(run: RawRun, changed: string[], j: RawJob): FinishedJob {
@@ -150,7 +160,10 @@ export class HistoryRepo {
   countJobsFinishedAfter(afterMs: number): number {
     return (
       this.db
-        .prepare(`SELECT count(*) AS n FROM jobs j WHERE j.finished_at > ? AND ${HISTORY_JOB}`)
+        .prepare(
+          `SELECT count(*) AS n FROM jobs j JOIN runs r ON r.id = j.run_id
+           WHERE j.finished_at > ? AND ${HISTORY_JOB} AND ${HISTORY_RUN}`,
+        )
         .get(afterMs) as {
         n: number;
       }
@@ -162,7 +175,7 @@ export class HistoryRepo {
     const rows = this.db
       .prepare(
         `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
-         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.finished_at > ? AND ${HISTORY_JOB}
+         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.finished_at > ? AND ${HISTORY_JOB} AND ${HISTORY_RUN}
          ORDER BY j.finished_at, j.id`,
       )
       .iterate(afterMs) as IterableIterator<RawJob & RawRun>;
@@ -172,7 +185,9 @@ export class HistoryRepo {
   /** History rows of one run (finished or not: the jobs that are done so far), in plan order. */
   runJobs(runId: string): FinishedJob[] {
     const run = this.db
-      .prepare('SELECT id, partner, created_at, build, request_json FROM runs WHERE id = ?')
+      .prepare(
+        `SELECT id, partner, created_at, build, request_json FROM runs r WHERE id = ? AND ${HISTORY_RUN}`,
+      )
       .get(runId) as RawRun | undefined;
     return run ? this.jobsOf(run) : [];
   }
@@ -182,7 +197,7 @@ export class HistoryRepo {
     const raw = this.db
       .prepare(
         `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
-         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ? AND ${HISTORY_JOB}`,
+         FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ? AND ${HISTORY_JOB} AND ${HISTORY_RUN}`,
       )
       .get(jobId) as (RawJob & RawRun) | undefined;
     return raw && toFinished(raw, changedOf(raw.request_json), raw);
@@ -192,7 +207,9 @@ export class HistoryRepo {
   openRunIds(): string[] {
     return (
       this.db
-        .prepare(`SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at`)
+        .prepare(
+          `SELECT id FROM runs r WHERE status IN ('queued', 'running') AND ${HISTORY_RUN} ORDER BY created_at`,
+        )
         .all() as {
         id: string;
       }[]

@@ -173,4 +173,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE hooks ADD COLUMN target_json TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE hooks ADD COLUMN only_passed INTEGER NOT NULL DEFAULT 0;
   `,
+  // What made a run: `catalog` (planned from the catalog, the lab's history) or `webdriver` (a client's own
+  // Appium session through /wd/hub, harness/webdriver/: one job, one attempt, never history or training).
+  `
+  ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'catalog' CHECK (kind IN ('catalog', 'webdriver'));
+  `,
 ];

@@ -9,7 +9,10 @@ export interface CatalogEntry extends TestMeta, QueryableTest {
   suite: string;
   source: string;
   kind: SuiteFileKind;
-  /** sha256 of normalised metadata + body source (or manifest text): changes when the test changes. */
+  /**
+   * sha256 of normalised metadata + the text of its file (test file or manifest): changes when the test or
+   * its file changes, the same in every process that reads the file (jobs carry it; agents check it).
+   */
   hash: string;
   definition: TestDefinition;
 }

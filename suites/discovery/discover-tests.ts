@@ -1,9 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadManifestText } from '../manifest/load-manifest.ts';
+import { ManifestError } from '../manifest/manifest-error.ts';
+import { locate } from '../query/errors.ts';
 import type { TestDefinition } from '../test-api.ts';
 import { loadCodeTests } from './load-code-tests.ts';
+import { fieldOffset, positionOfLoadError, type SourcePosition } from './load-error-position.ts';
 import { findSuiteFiles, type SuiteFileKind } from './suite-files.ts';
 
 /** The checkout's own `suites/` folder. */
@@ -23,6 +27,10 @@ export interface DiscoveredTest {
 export interface DiscoveryProblem {
   kind: 'broken-file' | 'duplicate-id' | 'unreadable-dir';
   file: string;
+  /** Where in `file` (1-based); absent for a directory that cannot be read. */
+  line?: number;
+  column?: number;
+  /** What is wrong, without the position. */
   message: string;
 }
 
@@ -57,7 +65,7 @@ export async function discoverTests(
       try {
         loaded = await loadFile(file, kind);
       } catch (err) {
-        problems.push({ kind: 'broken-file', file, message: explainLoadError(err as Error) });
+        problems.push({ kind: 'broken-file', file, ...(await brokenFile(file, kind, err)) });
         continue;
       }
       for (const { definition, sourceText } of loaded) {
@@ -66,6 +74,7 @@ export async function discoverTests(
           problems.push({
             kind: 'duplicate-id',
             file,
+            ...(await idPosition(file, kind, definition.id)),
             message: `duplicate test id "${definition.id}": defined in ${first} and in ${file}`,
           });
           continue;
@@ -86,14 +95,43 @@ async function loadFile(
     const text = await readFile(file, 'utf8');
     return [{ definition: loadManifestText(text, file), sourceText: text }];
   }
-  const definitions = await loadCodeTests(file);
-  return definitions.map((definition) => ({ definition, sourceText: definition.body.toString() }));
+  // The file as written, not a body's compiled text: that depends on the loader (Vite under vitest, tsx in
+  // devlab, and their versions), and a control plane and its agents must agree on a test's content hash.
+  const [definitions, text] = await Promise.all([loadCodeTests(file), readFile(file, 'utf8')]);
+  return definitions.map((definition) => ({ definition, sourceText: text }));
+}
+
+/** Where and why a suite file did not load: a manifest's own position, else found in the test file's source. */
+async function brokenFile(
+  file: string,
+  kind: SuiteFileKind,
+  err: unknown,
+): Promise<SourcePosition & { message: string }> {
+  if (err instanceof ManifestError) {
+    const message = err.field === '' ? err.reason : `field ${err.field}: ${err.reason}`;
+    return { line: err.line, column: err.column, message };
+  }
+  const message = explainLoadError(err instanceof Error ? err : new Error(String(err)));
+  if (kind === 'manifest') return { line: 1, column: 1, message };
+  const source = await readFile(file, 'utf8').catch(() => '');
+  const { line, column, syntaxError } = await positionOfLoadError(file, source, err);
+  return { line, column, message: syntaxError ?? message };
+}
+
+/** Where a file writes a test's id (a duplicate's second definition). */
+async function idPosition(file: string, kind: SuiteFileKind, id: string): Promise<SourcePosition> {
+  const source = await readFile(file, 'utf8');
+  const offset =
+    kind === 'manifest' ? Math.max(0, source.search(/^id\s*:/m)) : fieldOffset(source, id, ['id']);
+  const { line, column } = locate(source, offset);
+  return { line, column };
 }
 
 // tsx loads .ts as CommonJS unless the nearest package.json says "type": "module", and a CommonJS test file
 // importing our ESM sources fails with an opaque require(esm) error.
 function explainLoadError(err: Error): string {
-  const message = err.message;
+  // The first line, without a loader's terminal colours: the position is given beside it.
+  const message = stripVTControlCharacters(err.message).trim().split('\n')[0] ?? '';
   return /require\(\) ES Module|require\(esm\)/.test(message)
     ? `${message} (hint: put a package.json with "type": "module" at the root of this suite directory)`
     : message;

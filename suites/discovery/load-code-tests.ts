@@ -1,20 +1,16 @@
 import { stat } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { testMetaSchema } from '../define-test.ts';
+import { definitionError } from '../definition-error.ts';
 import type { TestDefinition } from '../test-api.ts';
+import { importTestModule } from './import-test-module.ts';
 
 /**
- * Imports a `*.test-def.ts` module and checks its default export: a TestDefinition or an array of them.
+ * Imports a `*.test-def.ts` (or `.test-def.js`) module and checks its default export: a TestDefinition or an array of them.
  * Throws an Error saying which export entry and field is wrong.
  */
 export async function loadCodeTests(file: string): Promise<TestDefinition[]> {
-  // The mtime in the URL makes a re-scan in a long-lived process see edited files; unchanged files stay
-  // cached. The query ends in `.ts` because some loaders (Vite's, under vitest) pick the TypeScript
-  // transform by the end of the module id, query included.
   const { mtimeMs } = await stat(file);
-  const mod = (await import(`${pathToFileURL(file).href}?mtime=${Math.round(mtimeMs)}&as=.ts`)) as {
-    default?: unknown;
-  };
+  const mod = await importTestModule(file, mtimeMs);
   if (mod.default === undefined) {
     throw new Error('no default export: export default defineTest(...) or an array of them');
   }
@@ -30,9 +26,6 @@ function checkDefinition(item: unknown, where: string): TestDefinition {
   const { body, ...meta } = item as Record<string, unknown>;
   if (typeof body !== 'function') throw new Error(`${where} has no body function (use defineTest)`);
   const parsed = testMetaSchema.safeParse(meta);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${where}: field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
+  if (!parsed.success) throw definitionError(meta, testMetaSchema, parsed.error, where);
   return { ...parsed.data, body: body as TestDefinition['body'] };
 }

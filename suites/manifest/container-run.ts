@@ -1,9 +1,12 @@
 import type { TestContext } from '../test-api.ts';
 import { type JUnitCase, parseJUnitXml } from './junit.ts';
 
-/** What a container manifest runs: the harness starts `image` on a docker device, the body does the rest. */
+/**
+ * What a container manifest runs: the harness starts `image` (else the device's own) on a docker device,
+ * the body does the rest.
+ */
 export interface ContainerSpec {
-  image: string;
+  image?: string;
   command: string[];
   env: Record<string, string>;
   /** JUnit XML path inside the container. */

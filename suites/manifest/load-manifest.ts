@@ -3,8 +3,8 @@ import type { TestDefinition } from '../test-api.ts';
 import { assertCasesPassed, type ContainerSpec, runContainerTest } from './container-run.ts';
 import { ManifestError } from './manifest-error.ts';
 import { type Manifest, manifestSchema } from './manifest-schema.ts';
-import { positionOf } from './yaml-positions.ts';
-import { lineCounterOf, yamlValue } from '../../devices/yaml-value.ts';
+import { unknownKeyHint } from '../../devices/did-you-mean.ts';
+import { lineCounterOf, positionOf, syntaxErrorOffset, yamlValue } from '../../devices/yaml-value.ts';
 
 /** A test defined by a container manifest; `container` tells the harness which image to start. */
 export interface ManifestTestDefinition extends TestDefinition {
@@ -15,13 +15,18 @@ export function isManifestTest(test: TestDefinition): test is ManifestTestDefini
   return typeof (test as Partial<ManifestTestDefinition>).container === 'object';
 }
 
+/** The image a test's container starts: its manifest's `image`; undefined for the device's own. */
+export function testImage(test: TestDefinition): string | undefined {
+  return isManifestTest(test) ? test.container.image : undefined;
+}
+
 /** Parses and validates manifest YAML; errors are ManifestErrors at file:line:column of the bad field. */
 export function parseManifest(text: string, file: string): Manifest {
   const doc = parseDocument(text, { prettyErrors: false });
   const lineCounter = lineCounterOf(text);
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
-    const pos = lineCounter.linePos(syntax.pos[0]);
+    const pos = lineCounter.linePos(syntaxErrorOffset(text, syntax));
     throw new ManifestError(file, pos.line, pos.col, syntax.message.split('\n')[0] ?? 'invalid YAML');
   }
   const value = yamlValue(doc);
@@ -36,7 +41,14 @@ export function parseManifest(text: string, file: string): Manifest {
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const pos = positionOf(doc, lineCounter, path, key);
-    throw new ManifestError(file, pos.line, pos.column, `unknown field \`${key}\``, [...path, key].join('.'));
+    const hint = unknownKeyHint(manifestSchema, path, key);
+    throw new ManifestError(
+      file,
+      pos.line,
+      pos.column,
+      `unknown field \`${key}\`${hint}`,
+      [...path, key].join('.'),
+    );
   }
   if (issue.code === 'invalid_key') {
     const key = String(path.at(-1));

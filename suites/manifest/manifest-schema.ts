@@ -6,8 +6,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A container test as written in `*.manifest.yaml`: test metadata plus what to run and where results land. */
 export const manifestSchema = testMetaSchema
   .extend({
-    /** Local image the container device runs, e.g. devlab/stb-reference:1 (never pulled). */
-    image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/, 'an image reference like name:tag'),
+    /**
+     * The image the test's container starts instead of the device's own, e.g. a partner's test-runner
+     * image; it must be on the device's engine already (never pulled or built). Absent: the device's
+     * image (a conformance test of the device itself).
+     */
+    image: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/, 'an image reference like name:tag')
+      .optional(),
     /** argv run inside the container; no shell unless the manifest asks for one. */
     command: z.array(z.string().min(1)).min(1),
     // YAML reads `DEBUG: 1` as a number; the process environment is text either way.

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'expect';
 import { defineTest } from '../define-test.ts';
 import type { Ui } from './support/ui.ts';
@@ -148,7 +149,7 @@ export default [
       await ctx.step('pause', () => ui.click('player-play-pause'));
       expect(await ui.attr('player', 'data-state')).toBe('paused');
       const held = await playerPosition(ui);
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await sleep(1200);
       expect(await playerPosition(ui)).toBe(held);
       await ctx.step('play', () => ui.click('player-play-pause'));
       expect(await ui.attr('player', 'data-state')).toBe('playing');

@@ -54,6 +54,7 @@ describe('online evaluation', () => {
     };
     expect(Object.keys(metrics.summary).sort()).toEqual([
       'heuristic',
+      'historyModel',
       'logistic',
       'model',
       'optimal',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../harness/api/app.ts';
 import type { DevicesProvider } from '../../harness/api/devices-provider.ts';
+import type { ReportProvider } from '../../harness/api/routes/report.ts';
 import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import type { LabHarness } from '../support/lab-harness.ts';
@@ -18,7 +19,12 @@ export interface AuthedApi {
  */
 export async function startAuthedApi(
   lab: LabHarness,
-  options: { maxFailuresPerMinute?: number; bodyLimitBytes?: number; devices?: DevicesProvider } = {},
+  options: {
+    maxFailuresPerMinute?: number;
+    bodyLimitBytes?: number;
+    devices?: DevicesProvider;
+    report?: ReportProvider;
+  } = {},
 ): Promise<AuthedApi> {
   const tokens = new TokensRepo(lab.store.db);
   const app = buildApi({
@@ -31,6 +37,7 @@ export async function startAuthedApi(
     },
     ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.devices ? { devices: options.devices } : {}),
+    ...(options.report ? { report: options.report } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url, tokens, close: () => app.close() };

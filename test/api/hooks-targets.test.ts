@@ -142,6 +142,8 @@ describe('hook targets: a Spinnaker webhook trigger and GitHub commit statuses',
       // GitHub Enterprise Server's shape of API base: a path prefix.
       DEVLAB_GITHUB_API_URL: `${github.url}/api/v3`,
       DEVLAB_GITHUB_TOKEN: GITHUB_TOKEN,
+      // acme's repositories: o/r, and every one of acme-org's.
+      DEVLAB_HOOKS_GITHUB_REPOS: 'acme:o/r,acme:acme-org/*',
     };
     config = loadConfig({ env: { ...process.env, ...env } });
     server = await startControlPlaneService(config, { port: 0, agentToken: 'agent-secret-targets' });
@@ -332,6 +334,55 @@ describe('hook targets: a Spinnaker webhook trigger and GitHub commit statuses',
     for (const [body, field] of cases) expect((await refused(body)).field, JSON.stringify(body)).toBe(field);
     expect(server.hooks.repo.list()).toEqual([]);
   });
+
+  it.skipIf(!up)(
+    'a partner\u2019s github hook may name only the repositories the config gives that partner',
+    async () => {
+      const before = server.hooks.repo.list().length;
+      // Another partner's repository, in the API and the CLI: refused naming githubRepo and the config.
+      const other = await refused({ target: 'github', githubRepo: 'globex/player' });
+      expect(other).toEqual({
+        error:
+          "githubRepo: globex/player is not one of partner acme's repositories (hooks.githubRepos.acme / DEVLAB_HOOKS_GITHUB_REPOS: o/r, acme-org/*)",
+        field: 'githubRepo',
+      });
+      const out = await cli(tokens.acme, 'add', '--target', 'github', '--github-repo', 'globex/player');
+      expect(out.status).toBe(2);
+      expect(out.stderr).toContain("githubRepo: globex/player is not one of partner acme's repositories");
+      expect(out.stdout).toBe('');
+      // A partner the config names no repository for may add none.
+      const initech = new TokensRepo(server.store.db).create('initech').token;
+      const none = await api(initech, '/api/hooks', {
+        method: 'POST',
+        body: { target: 'github', githubRepo: 'o/r' },
+      });
+      expect(none.status).toBe(400);
+      expect(((await none.json()) as { error: string }).error).toContain(
+        "not one of partner initech's repositories (hooks.githubRepos.initech / DEVLAB_HOOKS_GITHUB_REPOS: none)",
+      );
+      // An admin's hook for acme's runs is held to acme's repositories too.
+      const forAcme = await api(tokens.admin, '/api/hooks', {
+        method: 'POST',
+        body: { target: 'github', githubRepo: 'globex/player', partner: 'acme' },
+      });
+      expect(forAcme.status).toBe(400);
+      expect(((await forAcme.json()) as { field: string }).field).toBe('githubRepo');
+      expect(server.hooks.repo.list()).toHaveLength(before);
+
+      // Allowed: a named repository, any of an `owner/*` (owner compared as GitHub does, case aside),
+      // and an admin's hook for every partner.
+      const named = await addHook(tokens.acme, { target: 'github', githubRepo: 'o/r' });
+      const owned = await addHook(tokens.acme, { target: 'github', githubRepo: 'Acme-Org/web' });
+      const lab = await addHook(tokens.admin, { target: 'github', githubRepo: 'globex/player' });
+      for (const [token, hook] of [
+        [tokens.acme, named],
+        [tokens.acme, owned],
+        [tokens.admin, lab],
+      ] as const)
+        expect((await api(token, `/api/hooks/${hook.id}`, { method: 'DELETE' })).status).toBe(200);
+    },
+    60_000,
+  );
 
   it('works out the commit and the GitHub API\u2019s place on the allow-list', () => {
     expect(commitSha(SHA_PASS)).toBe(SHA_PASS);

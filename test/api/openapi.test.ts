@@ -93,13 +93,14 @@ describe('the OpenAPI document, generated from the routes’ schemas', async () 
       expect(requestBody('/api/runs')).toEqual({ $ref: '#/components/schemas/RunRequest' });
       expect(Object.keys(doc.components.schemas['PlanPreview']?.properties ?? {}).sort()).toEqual([
         'budget',
+        'droppedSuites',
         'jobs',
         'ranker',
         'unplanned',
       ]);
       const request = doc.components.schemas['RunRequest']!;
       expect(Object.keys(request.properties ?? {}).sort()).toEqual(
-        ['build', 'options', 'partner', 'priority', 'query', 'select'].sort(),
+        ['baseBuild', 'build', 'change', 'options', 'partner', 'priority', 'query', 'select'].sort(),
       );
       // Only the components the paths use, under plain names.
       expect(Object.keys(doc.components.schemas).sort()).toEqual([

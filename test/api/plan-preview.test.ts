@@ -117,9 +117,9 @@ describe('previewing a run (POST /api/runs/preview, `run submit --dry-run`) on t
       order.push('health');
       expect(health.status).toBe(200);
       const [none, smoke] = await running;
-      // Matched at once: no title or device name ends in Z, so nothing is planned; smoke tests still are.
-      expect(none.status).toBe(200);
-      expect(none.body.jobs).toEqual([]);
+      // Matched at once: no title ends in Z, so no test matched (422); smoke tests are still planned.
+      expect(none.status).toBe(422);
+      expect(none.body.error).toBe(`no test matched the query 'title:${evil}'`);
       expect(smoke.status).toBe(200);
       expect(smoke.body.jobs.length).toBeGreaterThan(0);
       expect(order).toHaveLength(3);

@@ -3,10 +3,12 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { benchAnalysis } from './analysis.bench.ts';
+import { benchCliStartup } from './cli-startup.bench.ts';
 import { benchDevices } from './devices.bench.ts';
 import { benchHarness } from './harness.bench.ts';
 import { benchQuery } from './query.bench.ts';
 import { benchScale } from './scale.bench.ts';
+import { benchWebdriver } from './webdriver.bench.ts';
 
 interface Row {
   group: string;
@@ -23,6 +25,8 @@ const GROUPS: [string, () => Promise<Omit<Row, 'group'>[]>][] = [
   ['devices', benchDevices],
   ['analysis', benchAnalysis],
   ['scale', benchScale],
+  ['cli', benchCliStartup],
+  ['webdriver', benchWebdriver],
 ];
 
 function fmt(n: number | undefined): string {

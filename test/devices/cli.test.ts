@@ -3,10 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerDevicesCommands } from '../../harness/cli/commands/devices.ts';
+import { DeviceStateStore } from '../../devices/state/state-store.ts';
+import { labKeys } from '../../harness/queue/names.ts';
+import { scanKeys } from '../support/redis-keys.ts';
 import { cleanKeys, newRedis, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const prefix = `${TEST_PREFIX}cli:`;
+// A lab prefix as the config writes it (no colon): the CLI builds the keys as the server and agents do.
+const prefix = `${TEST_PREFIX.replace(/:$/, '')}-cli`;
+/** The lab whose prefix only DEVLAB_REDIS_PREFIX names. */
+const envPrefix = `${prefix}-env`;
 const up = await redisUp();
 
 /** Runs `devlab devices ...` in-process (the full CLI loads every command; this one is enough here). */
@@ -40,7 +46,8 @@ async function devlab(...args: string[]): Promise<{ code: number; stdout: string
 describe.skipIf(skipUnless(up))('devlab devices (CLI)', () => {
   afterAll(async () => {
     const redis = newRedis();
-    await cleanKeys(redis, prefix);
+    await cleanKeys(redis, `${prefix}:`);
+    await cleanKeys(redis, `${envPrefix}:`);
     redis.disconnect();
   });
 
@@ -73,5 +80,35 @@ describe.skipIf(skipUnless(up))('devlab devices (CLI)', () => {
     );
     const check = await devlab('check', 'stb-ref-r1');
     expect(check.stdout).toMatch(/^ok\s+stb-ref-r1\s+docker\s+engine up/);
+  });
+
+  it('writes and reads the configured lab (DEVLAB_REDIS_PREFIX), and --prefix with or without its colon, as the server does', async () => {
+    const redis = newRedis();
+    const saved = process.env['DEVLAB_REDIS_PREFIX'];
+    const otherLab = await redis.dump('devlab:device:webos-tv');
+    try {
+      process.env['DEVLAB_REDIS_PREFIX'] = envPrefix;
+      expect((await devlab('block', 'webos-tv', '--reason', 'env lab')).stdout).toContain(
+        'available → blocked',
+      );
+      // The key the control plane of that lab reads (labKeys(config.redisPrefix)), not the default lab's.
+      const states = new DeviceStateStore(redis, { prefix: labKeys(envPrefix).keyPrefix });
+      expect((await states.get('webos-tv'))?.state).toBe('blocked');
+      expect(await redis.dump('devlab:device:webos-tv')).toEqual(otherLab);
+      expect((await devlab('list')).stdout).toMatch(/webos-tv .* blocked\s+env lab/);
+      // `--prefix X:` is the same lab as `--prefix X`; neither writes `Xdevice:...`.
+      expect((await devlab('unblock', 'webos-tv', '--prefix', `${envPrefix}:`)).code).toBe(0);
+      expect((await states.get('webos-tv'))?.state).toBe('available');
+      await devlab('drain', 'webos-tv', '--reason', 'r', '--prefix', envPrefix);
+      expect((await states.get('webos-tv'))?.state).toBe('draining');
+      expect(await scanKeys(redis, `${envPrefix}device*`)).toEqual([]);
+      const bad = await devlab('list', '--prefix', 'two words');
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--prefix "two words": letters, digits, _ and -');
+    } finally {
+      if (saved === undefined) delete process.env['DEVLAB_REDIS_PREFIX'];
+      else process.env['DEVLAB_REDIS_PREFIX'] = saved;
+      redis.disconnect();
+    }
   });
 });

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -10,6 +9,7 @@ import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { Store } from '../../harness/store/store.ts';
 import { type DevlabProcess, spawnDevlab } from '../support/agent-process.ts';
+import { canMount, mountFull, mountReadOnly, unmountAll } from '../support/mounts.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import { until } from './fault-lab.ts';
@@ -64,52 +64,6 @@ const box = (id: string, host: string) => `
     host: ${host}
     capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
     settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`;
-
-/** Whether this process may bind-mount (root with CAP_SYS_ADMIN): root ignores chmod, not a read-only mount. */
-function canMount(): boolean {
-  const dir = mkdtempSync(path.join(tmpdir(), 'devlab-mount-probe-'));
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** `dir` read-only for everyone, root included: writes fail with EROFS. */
-function mountReadOnly(dir: string): void {
-  execFileSync('mount', ['--bind', dir, dir]);
-  execFileSync('mount', ['-o', 'remount,ro,bind', dir]);
-}
-
-/** A full disk over `dir`: a 4 KiB tmpfs already filled, so every write fails with ENOSPC. */
-function mountFull(dir: string): void {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k,nr_inodes=8', 'tmpfs', dir]);
-  try {
-    writeFileSync(path.join(dir, 'filler'), Buffer.alloc(64 * 1024));
-  } catch {
-    // filled up to its size: what it is for
-  }
-}
-
-/** Unmounts every mount under `root`, innermost and newest first. */
-function unmountAll(root: string): void {
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    .filter((m) => m === root || m.startsWith(`${root}/`))
-    .reverse();
-  for (const mount of mounts) {
-    try {
-      execFileSync('umount', [mount], { stdio: 'ignore' });
-    } catch {
-      execFileSync('umount', ['-l', mount], { stdio: 'ignore' });
-    }
-  }
-}
 
 interface JobResult {
   id: string;

@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../devices/appium/free-port.ts';
 import { LABEL_AGENT } from '../../devices/docker/labels.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
+import { PrivateRedis } from '../support/private-redis.ts';
 import { DOCKER_SOCKET, dockerUp, requireService } from '../support/services.ts';
 import {
   describeResults,
@@ -57,80 +56,6 @@ const sleeper = (id) =>
   });
 export default ${JSON.stringify(TESTS)}.map(sleeper);
 `;
-
-/** A redis-server of the test's own (AOF on), stopped and started again by PID: the shared one is never touched. */
-class PrivateRedis {
-  private child: ChildProcess | null = null;
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--dir',
-        this.dir,
-      ],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    const probe = new Redis(this.url, {
-      maxRetriesPerRequest: 1,
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => {});
-    try {
-      await until(
-        'the private redis-server to answer',
-        async () => {
-          if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-          if (probe.status !== 'ready') await probe.connect().catch(() => {});
-          return (await probe.ping()) === 'PONG';
-        },
-        15_000,
-        50,
-      );
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  /** SIGTERM (AOF flushed, as a restart does) and wait until it is gone. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await gone;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The engine's container events of the agents since `since` (seconds), up to now. */
 async function execMarkers(docker: Docker, since: number): Promise<string[]> {

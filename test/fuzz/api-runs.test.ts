@@ -91,6 +91,10 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
     if (api) await closeAndExpectNoKeys(api);
   });
 
+  /** An acceptable body whose query selects no test of the fuzz catalog (no history: nothing has run). */
+  const selectsNothing = (body: unknown): boolean =>
+    api.catalog.select(runRequestSchema.parse(body ?? {}).query).length === 0;
+
   const post = (payload: string | undefined, type: string | undefined) =>
     send(api.app, {
       method: 'POST',
@@ -100,14 +104,18 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
     });
 
   it.skipIf(!up)(
-    'valid and mutated bodies: 201 with the run when acceptable, else a 400 naming the field',
+    'valid and mutated bodies: 201 with the run when acceptable (422 when its query selects no test), else a 400 naming the field',
     async () => {
       const seen = { created: 0, refused: 0 };
       await fc.assert(
         fc.asyncProperty(validBody, fc.array(treeEdit, { maxLength: 3 }), async (valid, edits) => {
           const body = edits.length === 0 ? valid : applyTreeEdits(valid, edits);
           const { status, json } = await post(JSON.stringify(body), 'application/json');
-          if (acceptable(body)) {
+          if (acceptable(body) && selectsNothing(body)) {
+            expect(status, JSON.stringify({ body, json })).toBe(422);
+            expect(json['field']).toBe('query');
+            seen.refused++;
+          } else if (acceptable(body)) {
             expect(status, JSON.stringify({ body, json })).toBe(201);
             expect(runViewSchema.safeParse(json).success).toBe(true);
             // Two tests and one device: a run never plans more than two jobs.
@@ -145,7 +153,9 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
           // Plain JSON that parses: exactly the answer the schema and the query compiler call for.
           const body = type === 'application/json' ? parseJson(payload) : NOT_JSON;
           if (body !== NOT_JSON)
-            expect(status, `${payload} -> ${JSON.stringify(json)}`).toBe(acceptable(body) ? 201 : 400);
+            expect(status, `${payload} -> ${JSON.stringify(json)}`).toBe(
+              !acceptable(body) ? 400 : selectsNothing(body) ? 422 : 201,
+            );
         },
       ),
       { numRuns: 10_000 },

@@ -76,6 +76,8 @@ export interface FuzzApi {
   redis: Redis;
   keys: LabKeys;
   inventory: DeviceRecord[];
+  /** The fuzz suites' catalog (two container tests). */
+  catalog: LabCatalog;
   tokens: TokensRepo;
   close(): Promise<void>;
 }
@@ -131,6 +133,7 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
     redis,
     keys,
     inventory,
+    catalog,
     tokens,
     async close() {
       await controlPlane.stop();

@@ -2,12 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MalformedMessageError } from '../../harness/errors.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
-import {
-  deadReportStreamKey,
-  ReportConsumer,
-  reportStreamCounts,
-  sendReport,
-} from '../../harness/queue/report-stream.ts';
+import { ReportConsumer, reportStreamCounts, sendReport } from '../../harness/queue/report-stream.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { REDIS_URL } from '../support/services.ts';
 
@@ -119,12 +114,12 @@ describe('report stream', () => {
     });
     await consumer.start();
     try {
-      await redis.xadd(`${keys.keyPrefix}reports`, '*', 'report', '{not json');
+      await redis.xadd(keys.reportStream, '*', 'report', '{not json');
       await sendReport(redis, keys, { ok: false });
       await sendReport(redis, keys, { ok: true });
       await until('the good report', () => stored.length === 1);
       await until('two dead letters', async () => (await reportStreamCounts(redis, keys)).dead === 2);
-      const dead = (await redis.xrange(deadReportStreamKey(keys), '-', '+')).map(([, f]) => f);
+      const dead = (await redis.xrange(keys.deadReportStream, '-', '+')).map(([, f]) => f);
       expect(dead[0]).toEqual(['report', '{not json', 'error', 'not JSON: {not json']);
       expect(dead[1]).toEqual([
         'report',

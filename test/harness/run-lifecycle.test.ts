@@ -178,7 +178,7 @@ describe('a run through the whole harness (real Redis, SQLite, HTTP API, Playwri
       history.load();
       const storeFile = lab.store.db.name;
       const trainer = ModelTrainer.forHome(lab.home, { storeFile, bounds: () => history.bounds() });
-      const html = await predictionReport(storeFile, history, trainer).html();
+      const html = await predictionReport(storeFile, history, trainer).html(null);
       expect(html).toContain('<svg');
       expect(html).toContain('e2e.broken');
       expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);

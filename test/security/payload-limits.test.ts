@@ -187,7 +187,9 @@ describe('oversized request bodies answer 413 with a message and the server keep
       method: 'POST',
       body: { partner: 'acme', build: 'after-burst', query: 'tag:none-such' },
     });
-    expect(small.status).toBe(201);
+    // Planned and answered as usual: this query selects no test, which the API says (422).
+    expect(small.status).toBe(422);
+    expect(await small.json()).toMatchObject({ error: "no test matched the query 'tag:none-such'" });
     const blocked = await call(`${api.url}/api/devices/${deviceId}/block`, admin, {
       method: 'POST',
       body: { reason: 'still works' },

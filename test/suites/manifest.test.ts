@@ -54,7 +54,7 @@ describe('container manifests', () => {
       'command.1',
     ],
     ['an unknown field', VALID.replace('retries: 1', 'retries: 1\nimage_tag: x'), 14, 1, 'image_tag'],
-    ['a missing field', VALID.replace('image: devlab/stb-reference:1\n', ''), 1, 1, 'image'],
+    ['a missing field', VALID.replace('command: [/opt/conformance/run.sh, boot]\n', ''), 1, 1, 'command'],
     ['a relative results path', VALID.replace('/results/junit.xml', 'results/junit.xml'), 14, 10, 'results'],
     ['a bad env name', VALID.replace('  GROUP: boot', '  1GROUP: boot'), 10, 3, 'env.1GROUP'],
     ['a non-docker driver', `${VALID}requires:\n  drivers: [appium]\n`, 16, 12, 'requires.drivers'],

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../harness/cli/main.ts';
+import { buildProgram } from '../../harness/cli/program.ts';
 import { codeTests, makeSuiteDir, manifest, removeSuiteDirs } from './fixtures/suite-dir.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,7 +54,7 @@ describe('devlab tests', () => {
     process.exitCode = undefined;
   });
 
-  it('lists the tests a query selects as a table, warning about broken files', async () => {
+  it('lists the tests a query selects as a table; --allow-broken names each file it dropped', async () => {
     const { stdout, stderr, exitCode } = await run([
       'tests',
       'list',
@@ -64,13 +64,26 @@ describe('devlab tests', () => {
       other,
       '-q',
       'tag:smoke',
+      '--allow-broken',
     ]);
     expect(exitCode).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TITLE\s+COMPONENT\s+PRIORITY\s+TAGS$/);
     expect(lines.slice(1, -1).map((l) => l.split(/\s{2,}/)[0])).toEqual(['player.play', 'stb.boot']);
     expect(lines.at(-1)).toBe('2 of 3 tests');
-    expect(stderr).toMatch(/^warning: .*player\/broken\.test-def\.ts: /m);
+    expect(stderr).toMatch(
+      /^warning: dropped the tests of .*player\/broken\.test-def\.ts:1:\d+: syntax error: .* \(--allow-broken\)$/m,
+    );
+  });
+
+  it('fails on a suite file that does not load, with file:line:column, exit 2', async () => {
+    const strict = await run(['tests', 'list', '--suites', dir, '--suites', other]);
+    expect(strict.exitCode).toBe(2);
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr).toMatch(/pass --allow-broken to drop them/);
+    expect(strict.stderr).toMatch(/^ {2}.*player\/broken\.test-def\.ts:1:\d+: syntax error: /m);
+    const show = await run(['tests', 'show', 'stb.boot', '--suites', dir, '--suites', other]);
+    expect(show.exitCode).toBe(2);
   });
 
   it('prints JSON with --json', async () => {
@@ -110,7 +123,7 @@ describe('devlab tests', () => {
     const exec = promisify(execFile);
     const ok = await exec(
       'npx',
-      ['devlab', 'tests', 'list', '--suites', path.join(dir), '--query', 'title:seeks'],
+      ['devlab', 'tests', 'list', '--suites', path.join(dir), '--query', 'title:seeks', '--allow-broken'],
       {
         cwd: ROOT,
       },

@@ -19,6 +19,10 @@ export interface SpawnOptions {
   startTimeoutMs?: number;
   /** Called at once, before it is ready, so that a caller can stop it even if the start fails. */
   track?(process: DevlabProcess): void;
+  /** Working directory; default the checkout. */
+  cwd?: string;
+  /** What runs devlab (program, then its first arguments); default node with the checkout's bin. */
+  bin?: [string, ...string[]];
 }
 
 /** `devlab <command> ...args` as a separate process; killed if it does not get ready in time. */
@@ -29,8 +33,9 @@ export function spawnDevlab(
   options: SpawnOptions,
 ): Promise<DevlabProcess> {
   const { ready, startTimeoutMs = 60_000 } = options;
-  const child = spawn(process.execPath, [`${PROJECT_ROOT}/harness/cli/devlab.js`, command, ...args], {
-    cwd: PROJECT_ROOT,
+  const [program, ...leading] = options.bin ?? [process.execPath, `${PROJECT_ROOT}/harness/cli/devlab.js`];
+  const child = spawn(program, [...leading, command, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, ...env },
     // It leads its own process group: a stop ends whatever it started too.
     detached: true,

@@ -108,7 +108,8 @@ export function hooksCli(serverUrl: string, env: Record<string, string>, token: 
  * `beforeReports` runs once the run is submitted, before any report.
  */
 export async function finishRun(
-  lab: { server: ControlPlaneService; redis: Redis; prefix: string },
+  /** `server`: an in-process control plane, or one in a child process with its store opened here. */
+  lab: { server: Pick<ControlPlaneService, 'url' | 'store'>; redis: Redis; prefix: string },
   token: string,
   build: string,
   as: {

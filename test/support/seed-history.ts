@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Verdict } from '../../harness/protocol/verdict.ts';
 import { runRequestSchema } from '../../harness/protocol/run-request.ts';
 import type { NewJob } from '../../harness/store/jobs-repo.ts';
+import type { RunStatus } from '../../harness/store/runs-repo.ts';
 import type { Store } from '../../harness/store/store.ts';
 
 export interface SeedJob {
@@ -34,15 +35,26 @@ export function plannedJob(runId: string, seq: number, testId: string, device: s
 
 /**
  * Writes one finished run through the store's own code (as the control plane does: run and jobs
- * inserted, each job finished, the run finished), at a given time. Returns the run id.
+ * inserted, each job finished, the run finished), at a given time. Returns the run id. `status`: the
+ * run's final status (default passed); `'running'` leaves it open with its jobs done.
  */
 export function seedFinishedRun(
   store: Store,
-  run: { at: number; partner?: string; jobs: SeedJob[]; changed?: string[] },
+  run: {
+    at: number;
+    partner?: string;
+    jobs: SeedJob[];
+    changed?: string[];
+    build?: string;
+    baseBuild?: string;
+    status?: RunStatus;
+  },
 ): string {
   const runId = `run-${randomUUID()}`;
   const request = runRequestSchema.parse({
     partner: run.partner ?? 'default',
+    ...(run.build ? { build: run.build } : {}),
+    ...(run.baseBuild ? { baseBuild: run.baseBuild } : {}),
     options: { changedComponents: run.changed ?? [] },
   });
   store.transaction(() => {
@@ -60,7 +72,8 @@ export function seedFinishedRun(
         at: run.at - 1000 + i,
       });
     });
-    store.runs.finish(runId, 'passed', run.at);
+    if (run.status === 'running') store.runs.markStarted(runId, run.at - 60_000);
+    else store.runs.finish(runId, run.status ?? 'passed', run.at);
   });
   return runId;
 }

@@ -94,6 +94,10 @@ const deliverySchema = z.object({
   attempts: z.number().int(),
   createdAt: z.number(),
   updatedAt: z.number(),
+  nextAttemptAt: z
+    .number()
+    .nullable()
+    .describe('when a delivery waiting for a retry is tried next (epoch ms); null when it is not waiting'),
   log: z.array(attemptSchema),
 });
 
@@ -124,6 +128,7 @@ const deliveryView = (d: DeliveryView): z.infer<typeof deliverySchema> => ({
   attempts: d.attempts,
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
+  nextAttemptAt: d.nextAttemptAt,
   log: d.log.map(({ deliveryId: _d, ...a }) => a),
 });
 
@@ -210,7 +215,7 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
     }),
     async (req) => {
       const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
-      return hooks.deliveries(partnerScope(req.principal), req.params.id, limit).map(deliveryView);
+      return (await hooks.deliveries(partnerScope(req.principal), req.params.id, limit)).map(deliveryView);
     },
   );
 
@@ -221,7 +226,7 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
       params: deliveryParams,
       response: { 200: json('the delivery', deliverySchema) },
     }),
-    async (req) => deliveryView(hooks.delivery(partnerScope(req.principal), req.params.deliveryId)),
+    async (req) => deliveryView(await hooks.delivery(partnerScope(req.principal), req.params.deliveryId)),
   );
 
   api.post(

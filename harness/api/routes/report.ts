@@ -1,53 +1,69 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ReportData } from '../../../analysis/report/build.ts';
-import type { Principal } from '../../auth/principal.ts';
+import { z } from 'zod';
+import { type Principal, partnerScope } from '../../auth/principal.ts';
 import type { ApiDeps } from '../app.ts';
 import { errors, json, raw } from '../openapi.ts';
 import { reportSchema } from '../schemas.ts';
 
-/** What the report route needs: the failure-prediction report as HTML and as data. */
+/** What the report route needs: the failure-prediction report as HTML and as data, of one partner's runs or (null) the lab's. */
 export interface ReportProvider {
-  html(): Promise<string>;
-  data(): Promise<ReportData>;
+  html(partner: string | null): Promise<string>;
+  data(partner: string | null): Promise<ReportData>;
+}
+
+const reportQuery = z.object({
+  partner: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('admins: one partner\u2019s runs only (default: the whole lab); a partner always gets its own'),
+});
+
+/** Whose runs a request's report is of: a partner's own, always; an admin's (or auth off) the lab's or the asked partner's. */
+function reportScope(principal: Principal | null, asked: string | undefined): string | null {
+  return partnerScope(principal) ?? asked ?? null;
 }
 
 /**
  * The failure-prediction report of the lab's history (risk heatmap, top risky pairs with reasons,
- * calibration, flaky tests). Under /api so that auth, when on, covers it; partners may only see their
- * own runs, so with auth on only admins read the whole lab's report.
+ * calibration, flaky tests). Under /api so that auth, when on, covers it. A partner's token gets the
+ * report of its own runs only; an admin (or anyone, auth off) the whole lab's, or one partner's with
+ * `?partner=`.
  */
 export function registerReportRoutes(app: FastifyInstance, { report }: ApiDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  // Auth off: no principal, the lab is single-user. Auth on: the whole lab's report is for admins.
-  const allowed = (principal: Principal | null): boolean => principal === null || principal.role === 'admin';
-  const refusals = errors(401, 404, 429, 503);
+  const refusals = errors(400, 401, 429, 503);
   api.get(
     '/api/report',
     {
       schema: {
-        summary: 'The failure-prediction report of the lab\u2019s history (admins, when auth is on)',
+        summary: 'The failure-prediction report: a partner\u2019s own runs, or the lab\u2019s (admins)',
+        querystring: reportQuery,
         response: { 200: raw('the report page', 'text/html'), ...refusals },
       },
     },
     async (req, reply) => {
       if (!report) return reply.code(503).send({ error: 'no report provider configured' });
-      if (!allowed(req.principal)) return reply.code(404).send({ error: 'not found' });
-      return reply.type('text/html; charset=utf-8').send(await report.html());
+      const html = await report.html(reportScope(req.principal, req.query.partner));
+      return reply.type('text/html; charset=utf-8').send(html);
     },
   );
   api.get(
     '/api/report.json',
     {
       schema: {
-        summary: 'The failure-prediction report as data (admins, when auth is on)',
+        summary:
+          'The failure-prediction report as data: a partner\u2019s own runs, or the lab\u2019s (admins)',
+        querystring: reportQuery,
         response: { 200: json('the report', reportSchema), ...refusals },
       },
     },
     async (req, reply) => {
       if (!report) return reply.code(503).send({ error: 'no report provider configured' });
-      if (!allowed(req.principal)) return reply.code(404).send({ error: 'not found' });
-      return report.data();
+      return report.data(reportScope(req.principal, req.query.partner));
     },
   );
 }

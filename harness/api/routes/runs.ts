@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import { ALL_PARTNERS } from '../../history/query-stats.ts';
-import { NotFoundError, RequestError } from '../../errors.ts';
+import { NotFoundError, RequestError, UnprocessableRequestError } from '../../errors.ts';
 import {
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENCY_KEY_MAX,
@@ -19,10 +19,12 @@ import {
   type PlanPreview,
   planPreviewSchema,
   runResultsSchema,
+  type RunView,
   runViewSchema,
   type SubmittedRun,
   submittedRunSchema,
 } from '../schemas.ts';
+import { duplicateExecutions } from '../duplicate-executions.ts';
 import { jobView, runView } from '../run-view.ts';
 import { slicedJson } from '../sliced-json.ts';
 
@@ -60,7 +62,14 @@ const submitHeaders = z.object({
 
 const location = z.string().describe('the run');
 
-export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): void {
+const planQuery = z.object({
+  allowBroken: once.describe(
+    '`true`: plan even though suite files of this lab did not load (the answer names them in `droppedSuites`); otherwise such a lab answers 422',
+  ),
+});
+
+export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { controlPlane, suiteProblems } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
   const store = controlPlane.store;
   /** Another partner's run is answered exactly like a missing one, so run ids reveal nothing. */
@@ -69,6 +78,19 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
     const scope = partnerScope(req.principal);
     if (!run || (scope !== null && run.partner !== scope)) throw new NotFoundError('run', id);
     return run;
+  };
+  /** Suite files the lab started without: a 422 unless the request allows them, else named in the answer. */
+  const droppedSuites = (allowBroken: string | undefined): { droppedSuites?: string[] } => {
+    const problems = suiteProblems?.() ?? [];
+    if (problems.length === 0) return {};
+    if (allowBroken !== 'true')
+      throw new UnprocessableRequestError(
+        'suites',
+        `${problems.length} suite file(s) of this lab did not load, so their tests would be missing: fix them, ` +
+          'or plan without them with allowBroken=true (devlab run submit --allow-broken)',
+        problems.join('\n'),
+      );
+    return { droppedSuites: [...problems] };
   };
 
   api.post(
@@ -83,6 +105,7 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
           'that one is still being planned, so a client may safely send it again after a timeout or a ' +
           'lost connection. Keys do not expire.',
         headers: submitHeaders,
+        querystring: planQuery,
         body: runRequestSchema,
         response: {
           201: json('the planned run (new)', submittedRunSchema, { Location: location }),
@@ -96,6 +119,7 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
       },
     },
     async (req, reply) => {
+      const dropped = droppedSuites(req.query.allowBroken);
       const key = req.headers['idempotency-key'];
       // The run's 20,000 attempts are queued once its answer is out, not interleaved with it.
       const answered = new Promise<void>((resolve) => {
@@ -112,6 +136,7 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
         ...runView(store, run),
         statusUrl: `${req.protocol}://${req.host}${self}`,
         unplanned: plan.unplanned,
+        ...dropped,
       };
       const job = (j: Job): SubmittedRun['jobs'][number] => ({
         id: j.jobId,
@@ -139,11 +164,13 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
       preValidation: withPartner,
       schema: {
         summary: 'The plan a run request would get (order, risk, reasons, budget cuts); creates nothing',
+        querystring: planQuery,
         body: runRequestSchema,
-        response: { 200: json('the plan', planPreviewSchema), ...errors(400, 401, 413, 415, 429) },
+        response: { 200: json('the plan', planPreviewSchema), ...errors(400, 401, 413, 415, 422, 429) },
       },
     },
     async (req, reply) => {
+      const dropped = droppedSuites(req.query.allowBroken);
       // A partner previews from its own history; an admin (or an auth-less lab) from the whole lab's.
       const plan = await controlPlane.preview(req.body, {
         historyPartner: partnerScope(req.principal) ?? ALL_PARTNERS,
@@ -153,6 +180,7 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
         ranker: plan.ranker,
         unplanned: plan.unplanned,
         budget: plan.budget ?? null,
+        ...dropped,
       };
       const job = (j: Job): PlanPreview['jobs'][number] => ({
         seq: j.seq,
@@ -212,7 +240,15 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
     },
     async (req) => {
       const run = getRun(req, req.params.id);
-      return { run: runView(store, run), jobs: store.jobs.listByRun(run.id).map((j) => jobView(store, j)) };
+      const jobs = store.jobs.listByRun(run.id);
+      // O(failed jobs): read from the lab history service's incremental state, never from the store's history.
+      const triage = deps.triage?.(run, jobs);
+      // Executions of an attempt beyond its stored one (a lost queue lock): shown as such, one read per run.
+      const duplicates = duplicateExecutions(store, run.id);
+      return {
+        run: runView(store, run),
+        jobs: jobs.map((j) => jobView(store, j, triage?.get(j.id) ?? null, duplicates.get(j.id))),
+      };
     },
   );
 
@@ -231,7 +267,12 @@ export function registerRunRoutes(app: FastifyInstance, { controlPlane }: ApiDep
       const cases = new Map(
         jobs.filter((j) => j.attempts > 0).map((j) => [j.id, store.attempts.casesOf(j.id, j.attempts)]),
       );
-      return reply.type('application/xml').send(junitReport({ runId: run.id, jobs, cases }));
+      const triage = deps.triage?.(run, jobs);
+      // Tests no device could run: skipped cases naming why (the plan keeps them; `runView` shows them too).
+      const unplanned = (run.plan as RunView['plan'])?.unplanned ?? [];
+      return reply
+        .type('application/xml')
+        .send(junitReport({ runId: run.id, jobs, cases, unplanned, ...(triage ? { triage } : {}) }));
     },
   );
 

@@ -12,7 +12,10 @@ export function registerAgentCommand(program: Command): void {
     .command('agent')
     .description('run a lab agent: lease the devices of this host and execute their jobs')
     .requiredOption('--host <id>', 'agent host id: it owns the inventory devices whose host is this id')
-    .option('--inventory <file>', 'device inventory (default devices/inventory.yaml)')
+    .option(
+      '--inventory <file>',
+      'device inventory (default: inventory of the config, else devices/inventory.yaml)',
+    )
     .option(
       '--server <url>',
       'control plane URL for artifact uploads (default DEVLAB_SERVER_URL or the config API)',
@@ -21,7 +24,11 @@ export function registerAgentCommand(program: Command): void {
       '--app-url <url>',
       'base URL of the app under test (default: serve the reference app on loopback)',
     )
-    .option('--suites <dir>', 'suite folder (repeatable; default suites/)', collect)
+    .option(
+      '--suites <dir>',
+      'suite folder (repeatable; default: suites of the config, else suites/)',
+      collect,
+    )
     .addHelpText('after', '\nExample:\n  $ devlab agent --host agent-a --server http://127.0.0.1:7420')
     .action(
       async (opts: {
@@ -37,9 +44,11 @@ export function registerAgentCommand(program: Command): void {
         const service = await startAgentService(config, {
           agentId: opts.host,
           serverUrl: serverUrl(config, opts.server),
-          ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
+          ...(opts.inventory || config.inventory
+            ? { inventoryFile: opts.inventory ?? config.inventory }
+            : {}),
           ...(opts.appUrl ? { appUrl: opts.appUrl } : {}),
-          ...(opts.suites ? { suites: opts.suites } : {}),
+          ...(opts.suites || config.suites ? { suites: opts.suites ?? config.suites } : {}),
           ...(agentToken ? { agentToken } : {}),
           log: (line) => logger.info(line),
           logger,

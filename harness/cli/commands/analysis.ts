@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -9,6 +10,12 @@ import { historyToCsv, readHistoryCsv } from '../../../analysis/history/csv.ts';
 import { groupCycles } from '../../../analysis/history/cycles.ts';
 import { importHistory } from '../../../analysis/history/summary.ts';
 import { writeHistoryReport } from '../../../analysis/report/history-report.ts';
+import { loadConfig } from '../../config/config.ts';
+import { serverUrl } from '../api-client.ts';
+import { streamDownload } from '../stream-download.ts';
+import { confidenceLevel } from '../change-flags.ts';
+import { evaluationText } from '../evaluation-text.ts';
+import { reportError } from './run.ts';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -70,6 +77,30 @@ export function registerAnalysisCommands(program: Command): void {
     });
 
   analysis
+    .command('export')
+    .description(
+      "the lab's own history from its store as a history CSV (what `analysis report|evaluate|import` read); " +
+        "a partner's token exports its own runs only",
+    )
+    .option('--out <file>', 'CSV file to write (default: stdout)')
+    .option('--partner <name>', "admins: one partner's runs only (default: every partner's)")
+    .option('--server <url>', 'control plane URL')
+    .action(async (opts: { out?: string; partner?: string; server?: string }) => {
+      const query = opts.partner ? `?partner=${encodeURIComponent(opts.partner)}` : '';
+      try {
+        await streamDownload(
+          serverUrl(loadConfig(), opts.server),
+          process.env['DEVLAB_TOKEN'],
+          `/api/history.csv${query}`,
+          opts.out ? createWriteStream(opts.out) : process.stdout,
+        );
+        if (opts.out) process.stderr.write(`wrote ${opts.out}\n`);
+      } catch (err) {
+        reportError(err);
+      }
+    });
+
+  analysis
     .command('evaluate')
     .description('strictly online evaluation of the ranking against baselines')
     .requiredOption('--history <file>', 'history CSV')
@@ -77,8 +108,21 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--budget <fraction>', 'NAPFD budget (fraction of pairs / run time)', fraction, 0.5)
     .option('--retrain-every <k>', 'retrain the model every K cycles', positiveInt('retrain-every'))
     .option('--seed <n>', 'seed (random order, training)', int, 1)
+    .option(
+      '--confidence <recall>',
+      'confidence selection: the fewest device-seconds whose predicted recall (calibrated on earlier cycles) reaches this',
+      confidenceLevel,
+      0.95,
+    )
     .action(
-      async (opts: { history: string; out: string; budget: number; retrainEvery?: number; seed: number }) => {
+      async (opts: {
+        history: string;
+        out: string;
+        budget: number;
+        retrainEvery?: number;
+        seed: number;
+        confidence: number;
+      }) => {
         const backend = await initBackend();
         const cycles = groupCycles(await readHistoryCsv(opts.history));
         const bar = await progressBar(cycles.length);
@@ -87,6 +131,7 @@ export function registerAnalysisCommands(program: Command): void {
           result = await evaluateOnline(cycles, {
             budget: opts.budget,
             seed: opts.seed,
+            confidence: opts.confidence,
             ...(opts.retrainEvery ? { retrainEvery: opts.retrainEvery } : {}),
             onProgress: (done) => bar.update(done),
           });
@@ -94,16 +139,8 @@ export function registerAnalysisCommands(program: Command): void {
           bar.stop();
         }
         await writeEvaluation(opts.out, result);
-        const lines = Object.entries(result.summary).map(
-          ([s, m]) =>
-            `${s.padEnd(10)} APFD ${m.apfd.toFixed(3)}  NAPFD ${m.napfd.toFixed(3)}  APFDc ${m.apfdc.toFixed(3)}  ` +
-            `first failure at ${m.firstPosition.toFixed(1)} (${(m.firstTimeFraction * 100).toFixed(1)}% of run time)`,
-        );
         process.stdout.write(
-          `${result.cycles} cycles, ${result.failingCycles} failing, ${result.retrainings} retrainings on ${backend.name} ` +
-            `in ${(result.elapsedMs / 1000).toFixed(1)} s; the model was trusted to rank ${result.trustedCycles} ` +
-            `cycles (${result.trustedFailingCycles} of the failing), the failure record then novelty ranked the rest\n` +
-            `${lines.join('\n')}\nwrote ${path.join(opts.out, 'metrics.json')}\n`,
+          `${evaluationText(result, backend.name)}wrote ${path.join(opts.out, 'metrics.json')}\n`,
         );
       },
     );

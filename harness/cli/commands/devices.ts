@@ -12,19 +12,34 @@ import { REFERENCE_IMAGE_SPECS } from '../../../devices/reference-lab/images/stb
 import { type LiveStatus, liveStatus } from '../../../devices/state/live-status.ts';
 import { DeviceStateStore } from '../../../devices/state/state-store.ts';
 import { TransitionError } from '../../../devices/state/transitions.ts';
-import { loadConfig } from '../../config/config.ts';
+import { configSchema, loadConfig } from '../../config/config.ts';
+import { labKeys } from '../../queue/names.ts';
 
 interface CommonOptions {
   inventory?: string;
-  prefix: string;
+  prefix?: string;
 }
 
-const DEFAULT_PREFIX = 'devlab:';
+/**
+ * The Redis key prefix of device states and leases (`<prefix>:`): `--prefix`, else the configured lab's
+ * (`redisPrefix`, DEVLAB_REDIS_PREFIX), built by the same `labKeys` as the server's and agents'. A prefix
+ * given with its colon (`hA:`) is the same lab as without; null after saying why the prefix is invalid.
+ */
+function keyPrefix(options: CommonOptions): string | null {
+  const prefix = options.prefix === undefined ? loadConfig().redisPrefix : options.prefix.replace(/:$/, '');
+  const checked = configSchema.shape.redisPrefix.safeParse(prefix);
+  if (!checked.success) {
+    process.stderr.write(`devlab: --prefix "${options.prefix}": ${checked.error.issues[0]!.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+  return labKeys(checked.data).keyPrefix;
+}
 
 /** The inventory, or null after printing its errors (file:line:column per problem). */
 function inventory(options: CommonOptions): DeviceRecord[] | null {
   try {
-    return loadInventory(options.inventory ?? DEFAULT_INVENTORY);
+    return loadInventory(options.inventory ?? loadConfig().inventory ?? DEFAULT_INVENTORY);
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
     process.stderr.write(`devlab: ${err.message}\n`);
@@ -75,12 +90,13 @@ function table(rows: string[][]): string {
 }
 
 async function list(options: CommonOptions & { json?: boolean }): Promise<void> {
-  const devices = inventory(options);
-  if (!devices) return;
+  const prefix = keyPrefix(options);
+  const devices = prefix === null ? null : inventory(options);
+  if (!devices || prefix === null) return;
   const redis = await connectRedis();
   let live: Map<string, LiveStatus> | null = null;
   try {
-    if (redis) live = new Map((await liveStatus(redis, devices, options.prefix)).map((s) => [s.deviceId, s]));
+    if (redis) live = new Map((await liveStatus(redis, devices, prefix)).map((s) => [s.deviceId, s]));
   } finally {
     redis?.disconnect();
   }
@@ -120,7 +136,8 @@ async function check(id: string | undefined, options: CommonOptions & { quick?: 
   }
   const run = healthCheck({
     appiumStatusOnly: options.quick ?? false,
-    docker: new DockerDriver({ imageSpecs: REFERENCE_IMAGE_SPECS }),
+    // Devices that name no socket are on the configured engine (DEVLAB_DOCKER_SOCKET).
+    docker: new DockerDriver({ imageSpecs: REFERENCE_IMAGE_SPECS, socket: loadConfig().dockerSocket }),
   });
   let failed = 0;
   // One at a time: a lab's Appium server and engine are shared, and lines come out in inventory order.
@@ -138,8 +155,9 @@ async function move(
   to: DeviceState,
   options: CommonOptions & { reason?: string },
 ): Promise<void> {
-  const devices = inventory(options);
-  if (!devices) return;
+  const prefix = keyPrefix(options);
+  const devices = prefix === null ? null : inventory(options);
+  if (!devices || prefix === null) return;
   if (!devices.some((d) => d.id === id)) {
     process.stderr.write(`devlab: no device "${id}" in the inventory\n`);
     process.exitCode = 2;
@@ -151,7 +169,7 @@ async function move(
     return;
   }
   try {
-    const store = new DeviceStateStore(redis, { prefix: options.prefix });
+    const store = new DeviceStateStore(redis, { prefix });
     const reason = options.reason ?? (to === 'available' ? 'unblocked' : '');
     const record = await store.transition(id, to, reason, `cli:${os.userInfo().username}`);
     process.stdout.write(`${id}: ${record.from} → ${record.to} (${record.reason})\n`);
@@ -169,8 +187,14 @@ export function registerDevicesCommands(program: Command): void {
   const devices = program.command('devices').description('the device inventory, live state and health');
   const common = (cmd: Command): Command =>
     cmd
-      .option('--inventory <file>', 'inventory YAML (default: devices/inventory.yaml)')
-      .option('--prefix <prefix>', 'Redis key prefix of device state and leases', DEFAULT_PREFIX);
+      .option(
+        '--inventory <file>',
+        'inventory YAML (default: inventory of the config, else devices/inventory.yaml)',
+      )
+      .option(
+        '--prefix <prefix>',
+        "the lab's Redis key prefix (default: the configured one, DEVLAB_REDIS_PREFIX, else devlab)",
+      );
 
   common(devices.command('list').description('list devices with their live state'))
     .option('--json', 'print JSON (secrets redacted)')

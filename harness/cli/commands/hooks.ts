@@ -26,6 +26,7 @@ interface DeliveryView {
   state: string;
   attempts: number;
   createdAt: number;
+  nextAttemptAt: number | null;
   log: {
     attempt: number;
     statusCode: number | null;
@@ -57,7 +58,8 @@ function hookLine(h: HookView): string {
 }
 
 function deliveryLines(d: DeliveryView): string {
-  const head = `${d.id} ${d.event} run ${d.runId} ${d.state} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'}) ${when(d.createdAt)}\n`;
+  const next = d.nextAttemptAt === null ? '' : ` next retry ${when(d.nextAttemptAt)}`;
+  const head = `${d.id} ${d.event} run ${d.runId} ${d.state} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'}) ${when(d.createdAt)}${next}\n`;
   const attempts = d.log.map(
     (a) =>
       `  #${a.attempt} ${when(a.at)} ${a.statusCode ?? '---'} ${a.durationMs} ms${a.manual ? ' (redelivery)' : ''}${a.error ? ` ${a.error}` : ''}\n`,

@@ -4,14 +4,15 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/config.ts';
 import { idempotencyKeySchema } from '../../protocol/idempotency-key.ts';
 import { PRIORITY_CLASSES } from '../../protocol/run-request.ts';
-import { exitCodeFor } from '../../scheduler/run-status.ts';
-import type { RunStatus } from '../../store/runs-repo.ts';
 import type { PlanPreview } from '../../api/schemas.ts';
 import { ApiClient, ApiError, serverUrl } from '../api-client.ts';
+import { FAIL_ON, type FailOn, parseFailOn, runExitCode } from '../fail-on.ts';
+import { EXIT_NO_MATCH } from '../exit-codes.ts';
 import { type ApiRetryOptions, withApiRetry } from '../api-retry.ts';
 import { formatPlanPreview } from '../plan-preview.ts';
 import { deviceLine, progressLine, type RunStatusView } from '../run-progress.ts';
 import { submitRun } from '../submit-run.ts';
+import { changeFromFlags, confidenceLevel, listOrFile } from '../change-flags.ts';
 
 interface SubmitOptions {
   query?: string;
@@ -19,11 +20,16 @@ interface SubmitOptions {
   priority?: string;
   partner?: string;
   build?: string;
+  baseBuild?: string;
+  failOn: FailOn;
   budget?: number;
   retries?: number;
   maxParallel?: number;
   ordering?: string;
   changed?: string;
+  changedPaths?: string[];
+  commit?: string;
+  confidence?: number;
   wait?: boolean;
   dryRun?: boolean;
   junit?: string;
@@ -31,6 +37,7 @@ interface SubmitOptions {
   json?: boolean;
   idempotencyKey?: string;
   retryFor: number;
+  allowBroken?: boolean;
 }
 
 function idempotencyKey(v: string): string {
@@ -49,7 +56,10 @@ function client(server?: string): ApiClient {
   return new ApiClient(serverUrl(loadConfig(), server), process.env['DEVLAB_TOKEN']);
 }
 
-/** Prints an API error (with the query caret when there is one) and sets exit code 2. */
+/**
+ * Prints an API error (with the query caret when there is one) and sets exit code 2, or EXIT_NO_MATCH when
+ * the query selected no test or the selector no device.
+ */
 export function reportError(err: unknown): void {
   if (err instanceof ApiError) {
     process.stderr.write(
@@ -58,7 +68,15 @@ export function reportError(err: unknown): void {
   } else {
     process.stderr.write(`devlab: ${(err as Error).message}\n`);
   }
-  process.exitCode = 2;
+  const noMatch =
+    err instanceof ApiError && err.status === 422 && (err.field === 'query' || err.field === 'select');
+  process.exitCode = noMatch ? EXIT_NO_MATCH : 2;
+}
+
+/** Each suite file the lab planned without (it was told --allow-broken), on stderr. */
+function warnDropped(dropped: readonly string[] | undefined): void {
+  for (const d of dropped ?? [])
+    process.stderr.write(`warning: the lab dropped the tests of ${d} (--allow-broken)\n`);
 }
 
 /**
@@ -109,18 +127,43 @@ export function registerRunCommands(program: Command): void {
     .option('--priority <class>', `priority class: ${PRIORITY_CLASSES.join(' | ')}`, 'release')
     .option('--partner <id>', "partner the run belongs to (default: the token's partner, else 'default')")
     .option('--build <version>', 'build or app version under test', 'unknown')
+    .option(
+      '--base-build <version>',
+      'the build this change is based on: a failure that also failed on it on the same device is known, not new',
+    )
     .option('--budget <seconds>', 'device-time budget: run the riskiest tests per second first', Number)
+    .option(
+      '--confidence <recall>',
+      'run the fewest device-seconds (riskiest per second first) whose predicted recall of the failing tests reaches this, e.g. 0.95',
+      confidenceLevel,
+    )
     .option('--retries <n>', 'retries after a test failure (overrides each test)', Number)
     .option('--max-parallel <n>', 'jobs of this run running at once', Number)
     .option('--ordering <order>', 'risk | fifo | duration', 'risk')
-    .option('--changed <components>', 'comma-separated components this build changed')
+    .option('--changed <components>', 'comma-separated components this change touched')
+    .option(
+      '--changed-paths <paths>',
+      'paths this change touched: comma-separated, or @FILE with one per line (mapped to components by the config)',
+      listOrFile,
+    )
+    .option('--commit <sha>', 'the commit under test')
     .option(
       '--wait',
-      'follow progress until the run ends; exit 0 passed, 1 test failures, 2 infrastructure error',
+      `follow progress until the run ends; exit 0 passed, 1 test failures, 2 infrastructure error (${EXIT_NO_MATCH}: no test or device matched, nothing ran)`,
     )
     .option('--junit <file>', 'with --wait: write the JUnit XML report here')
+    .option(
+      '--fail-on <which>',
+      `with --wait: ${FAIL_ON.join(' | ')}; new: exit 0 when every test failure is known (failing on the base build or recently on that device) or flaky on that device`,
+      parseFailOn,
+      'any',
+    )
     .option('--dry-run', 'print the plan (order, risk, reasons, budget cuts) without creating the run')
     .option('--server <url>', 'control plane URL')
+    .option(
+      '--allow-broken',
+      'plan even though suite files of the lab did not load (each named on stderr); by default the lab refuses (exit 2)',
+    )
     .option('--json', 'print the created run as JSON')
     .option(
       '--idempotency-key <key>',
@@ -140,39 +183,42 @@ Examples:
   $ devlab run submit --query "tag:smoke" --select "caps.codecs:hevc" --priority ci-pr --wait --junit smoke.xml
   $ devlab run submit -q "component:player and priority>=2" -s "platform:tizen and firmware>=6.5" --budget 600
   $ devlab run submit -q "tag:smoke" --changed player --dry-run
+  $ devlab run submit -q "tag:smoke" --base-build main-1234 --commit "$GIT_SHA" \
+      --changed-paths @<(git diff --name-only origin/main) --confidence 0.95 --wait --fail-on new
   $ devlab run submit -q "tag:smoke" --idempotency-key "$CI_PIPELINE_ID-smoke" --wait`,
     )
     .action(async (opts: SubmitOptions) => {
       try {
         const api = client(opts.server);
+        const change = changeFromFlags(opts, loadConfig().components);
         const body = {
           query: opts.query ?? '',
           select: opts.select ?? '',
           priority: opts.priority,
           ...(opts.partner ? { partner: opts.partner } : {}),
           build: opts.build,
+          ...(opts.baseBuild ? { baseBuild: opts.baseBuild } : {}),
+          ...(change ? { change } : {}),
           options: {
             ordering: opts.ordering,
             ...(opts.budget !== undefined ? { budgetS: opts.budget } : {}),
+            ...(opts.confidence !== undefined ? { confidence: opts.confidence } : {}),
             ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
             ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
-            changedComponents: opts.changed
-              ? opts.changed
-                  .split(',')
-                  .map((c) => c.trim())
-                  .filter(Boolean)
-              : [],
           },
         };
         if (opts.dryRun) {
           if (opts.wait) throw new Error('--dry-run creates no run to --wait for');
-          const plan = await api.request<PlanPreview>('POST', '/api/runs/preview', body);
+          const preview = `/api/runs/preview${opts.allowBroken ? '?allowBroken=true' : ''}`;
+          const plan = await api.request<PlanPreview>('POST', preview, body);
+          warnDropped(plan.droppedSuites);
           process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanPreview(plan));
           return;
         }
         const { run: created, replayed } = await submitRun<
-          RunStatusView & { unplanned: { testId: string; reasons: string[] }[] }
+          RunStatusView & { unplanned: { testId: string; reasons: string[] }[]; droppedSuites?: string[] }
         >(api, body, {
+          ...(opts.allowBroken ? { allowBroken: true } : {}),
           key: opts.idempotencyKey ?? randomUUID(),
           retryForMs: opts.retryFor * 1000,
           log: (line) => process.stderr.write(`${line}\n`),
@@ -182,6 +228,7 @@ Examples:
           process.stdout.write(
             `run ${created.id}: ${created.total} job(s) planned${replayed ? ' (already submitted with this idempotency key)' : ''}\n`,
           );
+        warnDropped(created.droppedSuites);
         for (const u of created.unplanned)
           process.stderr.write(`not planned: ${u.testId}: ${u.reasons.join('; ')}\n`);
         if (!opts.wait) return;
@@ -199,7 +246,7 @@ Examples:
           writeFileSync(opts.junit, junit);
           process.stdout.write(`JUnit report: ${opts.junit}\n`);
         }
-        process.exitCode = exitCodeFor(final.status as RunStatus);
+        process.exitCode = await runExitCode(api, final, opts.failOn, process.stdout, retry);
       } catch (err) {
         reportError(err);
       }
@@ -209,11 +256,18 @@ Examples:
     .command('status <runId>')
     .description('show a run: status, counts per verdict')
     .option('--server <url>', 'control plane URL')
-    .action(async (runId: string, opts: { server?: string }) => {
+    .option(
+      '--fail-on <which>',
+      `exit code of a finished run: ${FAIL_ON.join(' | ')} (see run submit)`,
+      parseFailOn,
+      'any',
+    )
+    .action(async (runId: string, opts: { server?: string; failOn: FailOn }) => {
       try {
-        const view = await client(opts.server).request<RunStatusView>('GET', `/api/runs/${runId}`);
+        const api = client(opts.server);
+        const view = await api.request<RunStatusView>('GET', `/api/runs/${runId}`);
         process.stdout.write(`${progressLine(view, Date.now())}\n`);
-        if (view.done) process.exitCode = exitCodeFor(view.status as RunStatus);
+        if (view.done) process.exitCode = await runExitCode(api, view, opts.failOn, process.stdout);
       } catch (err) {
         reportError(err);
       }

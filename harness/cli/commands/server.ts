@@ -18,8 +18,19 @@ export function registerServerCommand(program: Command): void {
     .command('server')
     .description('run the control plane: the store, the planner, the result consumer and the HTTP API')
     .option('--port <port>', 'API port (default from config, 7420)', (v) => Number(v))
-    .option('--suites <dir>', 'suite folder (repeatable; default suites/)', collect)
-    .option('--inventory <file>', 'device inventory (default devices/inventory.yaml)')
+    .option(
+      '--suites <dir>',
+      'suite folder (repeatable; default: suites of the config, else suites/)',
+      collect,
+    )
+    .option(
+      '--inventory <file>',
+      'device inventory (default: inventory of the config, else devices/inventory.yaml)',
+    )
+    .option(
+      '--allow-broken',
+      'start without the tests of suite files that do not load (each named on stderr); by default such a file stops the start (exit 2)',
+    )
     .option('--agent-token <token>', 'token agents present when uploading artifacts (or DEVLAB_AGENT_TOKEN)')
     .option(
       '--auth',
@@ -31,6 +42,7 @@ export function registerServerCommand(program: Command): void {
         port?: number;
         suites?: string[];
         inventory?: string;
+        allowBroken?: boolean;
         agentToken?: string;
         auth?: boolean;
       }) => {
@@ -41,15 +53,16 @@ export function registerServerCommand(program: Command): void {
         const agentToken = opts.agentToken ?? process.env['DEVLAB_AGENT_TOKEN'];
         const service = await startControlPlaneService(config, {
           ...(opts.port ? { port: opts.port } : {}),
-          ...(opts.suites ? { suites: opts.suites } : {}),
-          ...(opts.inventory ? { inventoryFile: opts.inventory } : {}),
+          ...(opts.suites || config.suites ? { suites: opts.suites ?? config.suites } : {}),
+          ...(opts.inventory || config.inventory
+            ? { inventoryFile: opts.inventory ?? config.inventory }
+            : {}),
+          ...(opts.allowBroken ? { allowBroken: true } : {}),
           ...(agentToken ? { agentToken } : {}),
           ...(opts.auth ? { auth: true } : {}),
           log: (line) => logger.info(line),
           logger,
         });
-        const problems = service.catalog.catalog.problems;
-        for (const p of problems) logger.warn({ file: p.file }, p.message);
         process.stdout.write(
           `devlab server listening on ${service.url} (${service.catalog.catalog.entries.length} tests, ${service.devices.inventory.length} devices, store ${config.home})\n`,
         );

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { type Catalog, type CatalogEntry, loadCatalog } from '../../../suites/catalog/catalog.ts';
-import type { DiscoveryProblem } from '../../../suites/discovery/discover-tests.ts';
+import { checkCatalog, SuiteLoadError } from '../../../suites/catalog/load-problems.ts';
 import { isManifestTest } from '../../../suites/manifest/load-manifest.ts';
 import { compileTestQuery, isQueryError, referencedFields } from '../../../suites/query/query.ts';
 import type { TestHistoryAccessor } from '../../../suites/query/history.ts';
@@ -14,6 +14,7 @@ import { Store } from '../../store/store.ts';
 
 interface SuitesOption {
   suites: string[];
+  allowBroken?: boolean;
 }
 
 interface ListOptions extends SuitesOption {
@@ -60,7 +61,13 @@ export function registerTestsCommands(program: Command): void {
     .command('list')
     .description('list tests, optionally filtered by a query (see suites/query/README.md)')
     .option('-q, --query <query>', 'filter, e.g. "tag:smoke and priority>=2"')
-    .option('--suites <dir>', 'suite directory to load (repeatable; default: suites/)', collect, [])
+    .option(
+      '--suites <dir>',
+      'suite directory to load (repeatable; default: suites of the config, else suites/)',
+      collect,
+      [],
+    )
+    .option('--allow-broken', ALLOW_BROKEN)
     .option('--json', 'print JSON instead of a table')
     .action(async (options: ListOptions) => {
       let predicate: (entry: CatalogEntry) => boolean;
@@ -80,7 +87,8 @@ export function registerTestsCommands(program: Command): void {
           `note: no run history in the store yet; ${historyFields.join(', ')} read as absent\n`,
         );
       }
-      const catalog = await loadSuites(options.suites);
+      const catalog = await loadSuites(options);
+      if (!catalog) return;
       const matching = catalog.entries.filter(predicate);
       if (options.json) {
         process.stdout.write(`${JSON.stringify(matching.map(toJson), null, 2)}\n`);
@@ -99,10 +107,17 @@ export function registerTestsCommands(program: Command): void {
     .command('show')
     .description('show one test: metadata, requirements, source and content hash')
     .argument('<id>', 'test id')
-    .option('--suites <dir>', 'suite directory to load (repeatable; default: suites/)', collect, [])
+    .option(
+      '--suites <dir>',
+      'suite directory to load (repeatable; default: suites of the config, else suites/)',
+      collect,
+      [],
+    )
+    .option('--allow-broken', ALLOW_BROKEN)
     .option('--json', 'print JSON')
     .action(async (id: string, options: ShowOptions) => {
-      const catalog = await loadSuites(options.suites);
+      const catalog = await loadSuites(options);
+      if (!catalog) return;
       const entry = catalog.get(id);
       if (entry === undefined) {
         const guess = suggest(
@@ -123,15 +138,24 @@ export function registerTestsCommands(program: Command): void {
     });
 }
 
-async function loadSuites(dirs: string[]): Promise<Catalog> {
-  const catalog = await loadCatalog(dirs.length > 0 ? dirs : undefined);
-  for (const problem of catalog.problems) process.stderr.write(`warning: ${describeProblem(problem)}\n`);
-  return catalog;
-}
+const ALLOW_BROKEN =
+  'list the tests of the files that load, naming each dropped file on stderr; by default a suite file that does not load fails the command (exit 2)';
 
-function describeProblem(problem: DiscoveryProblem): string {
-  const file = displayPath(problem.file);
-  return problem.kind === 'duplicate-id' ? problem.message : `${file}: ${problem.message}`;
+/** The catalog; null after printing file:line:column of each file that did not load (exit 2). */
+async function loadSuites(options: SuitesOption): Promise<Catalog | null> {
+  const catalog = await loadCatalog(options.suites.length > 0 ? options.suites : loadConfig().suites);
+  try {
+    return checkCatalog(catalog, {
+      ...(options.allowBroken ? { allowBroken: true } : {}),
+      warn: (line) => process.stderr.write(`${line}\n`),
+      displayPath,
+    });
+  } catch (err) {
+    if (!(err instanceof SuiteLoadError)) throw err;
+    process.stderr.write(`devlab: ${err.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
 }
 
 function toJson(entry: CatalogEntry): Record<string, unknown> {
@@ -157,7 +181,7 @@ function renderEntry(entry: CatalogEntry): string {
   ];
   if (isManifestTest(entry.definition)) {
     const { image, command, results } = entry.definition.container;
-    rows.push(['image', image], ['command', command.join(' ')], ['results', results]);
+    rows.push(['image', image ?? "the device's"], ['command', command.join(' ')], ['results', results]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('');

@@ -1,5 +1,7 @@
 // The devlab dashboard: plain DOM, no framework, no build. The token is pasted once and kept in
 // localStorage; every API call sends it as a bearer token, artifacts included (fetched into blob URLs).
+import { showHook, showHooks } from './hooks.js';
+
 const TOKEN_KEY = 'devlab.token';
 const POLL_MS = 2000;
 const FINAL = new Set(['passed', 'failed', 'error', 'cancelled']);
@@ -18,9 +20,9 @@ function say(message, isError = false) {
   statusLine.className = isError ? 'error' : '';
 }
 
-async function api(path, as = 'json') {
+async function api(path, as = 'json', init = {}) {
   const headers = token() ? { authorization: `Bearer ${token()}` } : {};
-  const res = await fetch(path, { headers });
+  const res = await fetch(path, { method: init.method ?? 'GET', headers });
   if (!res.ok) {
     let message = `HTTP ${res.status}`;
     try {
@@ -123,10 +125,68 @@ async function openArtifact(artifact, target) {
   }
 }
 
+// A failed job's triage: new (likely from this change), known, flaky on this device, or infrastructure.
+function triageBlock(t) {
+  const e = t.evidence;
+  const at = (ref) => (ref?.at ? ` (${when(ref.at)})` : '');
+  const lines = [
+    `On this device before this run: ${e.failures} failure(s) in ${e.runs} run(s), ${e.recentFailures} in the last ${e.recentRuns}.`,
+    e.lastRun ? `Last run ${e.lastRun.run}${at(e.lastRun)}: ${e.lastRun.verdict}.` : null,
+    e.lastFailure ? `Last failure ${e.lastFailure.run}${at(e.lastFailure)}.` : null,
+    e.flaky.retried + e.flaky.flipped > 0
+      ? `Flaky events in its last ${e.flaky.window} runs: ${e.flaky.retried} passed on retry, ${e.flaky.flipped} same-build flip(s).`
+      : null,
+    e.baseBuild
+      ? `Base build ${e.baseBuild.build}: ${e.baseBuild.runsOnDevice} run(s) on this device, ${e.baseBuild.failures} failure(s) of this test here.`
+      : null,
+  ].filter(Boolean);
+  return h(
+    'div',
+    { class: `triage ${t.label}`, 'aria-label': 'Failure triage', 'data-triage': t.label },
+    h('p', {}, h('strong', {}, `Triage: ${t.label}`), ` — ${t.summary}`),
+    h(
+      'ul',
+      {},
+      lines.map((l) => h('li', {}, l)),
+    ),
+  );
+}
+
 function showJob(job, panel) {
   const viewer = h('div', { class: 'viewer', 'aria-live': 'polite' });
+  // A second execution of an attempt (a lost queue lock) is shown as such, with its own artifacts.
+  const duplicates = job.duplicates ?? [];
+  const duplicateFiles = new Set(duplicates.flatMap((d) => d.artifacts.map((f) => f.id)));
+  const artifactButtons = (files, label) =>
+    h(
+      'ul',
+      { 'aria-label': label },
+      files.map((f) =>
+        h(
+          'li',
+          {},
+          h('button', { type: 'button', class: 'artifact', onclick: () => openArtifact(f, viewer) }, f.name),
+        ),
+      ),
+    );
+  const again = duplicates.map((d) => {
+    const files = job.artifacts.filter((x) => d.artifacts.some((f) => f.id === x.id));
+    return h(
+      'li',
+      { class: 'duplicate' },
+      h('strong', {}, `Attempt ${d.attempt}, executed again`),
+      ' ',
+      badge(d.status),
+      ` on ${d.deviceId ?? '?'} (${d.agent})`,
+      h('p', {}, d.note),
+      d.message ? h('pre', {}, d.message) : null,
+      files.length
+        ? artifactButtons(files, `Artifacts of the second execution of attempt ${d.attempt}`)
+        : null,
+    );
+  });
   const attempts = job.attemptsDetail.map((a) => {
-    const files = job.artifacts.filter((x) => x.attempt === a.attempt);
+    const files = job.artifacts.filter((x) => x.attempt === a.attempt && !duplicateFiles.has(x.id));
     return h(
       'li',
       {},
@@ -163,14 +223,33 @@ function showJob(job, panel) {
       badge(job.verdict ?? job.state),
       job.signature ? ` signature ${job.signature}` : '',
     ),
+    job.triage ? triageBlock(job.triage) : '',
     job.skipReason ? h('p', {}, `Skipped: ${job.skipReason}`) : '',
     attempts.length
       ? h('ul', { class: 'attempts' }, attempts)
       : h('p', { class: 'muted' }, 'No attempts yet.'),
+    again.length ? h('ul', { class: 'attempts', 'aria-label': 'Duplicate executions' }, again) : '',
     viewer,
   );
   panel.hidden = false;
   panel.focus();
+}
+
+// The tests no device of the run could run (the plan's `unplanned`), each with why.
+function unrunnableList(unplanned) {
+  if (unplanned.length === 0) return null;
+  return h(
+    'section',
+    { class: 'unrunnable', 'aria-label': 'Tests no device can run' },
+    h('h3', {}, `Not run: no device can run ${unplanned.length} test(s)`),
+    h(
+      'ul',
+      {},
+      unplanned.map((u) =>
+        h('li', { 'data-unrunnable': u.testId }, h('code', {}, u.testId), `: ${u.reasons.join('; ')}`),
+      ),
+    ),
+  );
 }
 
 async function showRun(id, openJob) {
@@ -197,6 +276,8 @@ async function showRun(id, openJob) {
             type: 'button',
             class: `cell ${state}`,
             'data-job': job.id,
+            'data-triage': job.triage?.label,
+            title: job.triage ? job.triage.summary : undefined,
             'aria-label': `${test} on ${pool}: ${state}`,
             onclick: () => {
               openJob.id = job.id;
@@ -243,6 +324,7 @@ async function showRun(id, openJob) {
             ),
           )
         : h('p', { class: 'muted' }, 'This run planned no jobs.'),
+      unrunnableList(run.plan?.unplanned ?? []),
       panel,
     );
     const opened = jobs.find((j) => j.id === openJob.id);
@@ -302,12 +384,36 @@ async function showDevices() {
   schedule(showDevices);
 }
 
+/** What the pages of other modules (hooks.js) build with. */
+const ui = { api, h, badge, when, say, schedule, view };
+
+// The failure-prediction report, fetched with the token (a partner: its own runs; an admin: the lab's),
+// shown in a frame from a blob: URL: a plain link would open it without the token.
+async function showReport() {
+  try {
+    const blob = await api('/api/report', 'blob');
+    if (viewerUrl) URL.revokeObjectURL(viewerUrl);
+    viewerUrl = URL.createObjectURL(new Blob([blob], { type: 'text/html' }));
+    view.replaceChildren(
+      h('h2', {}, 'Failure prediction'),
+      h('iframe', { class: 'report', title: 'Failure-prediction report', src: viewerUrl }),
+    );
+    say(`updated ${new Date().toLocaleTimeString()}`);
+  } catch (err) {
+    say(err.message, true);
+  }
+}
+
 function route() {
   clearTimeout(timer);
   const hash = location.hash || '#/runs';
   const run = /^#\/runs\/(.+)$/.exec(hash);
+  const hook = /^#\/hooks\/(.+)$/.exec(hash);
   if (run) showRun(decodeURIComponent(run[1]), { id: null });
+  else if (hook) showHook(ui, decodeURIComponent(hook[1]));
+  else if (hash === '#/hooks') showHooks(ui);
   else if (hash === '#/devices') showDevices();
+  else if (hash === '#/report') showReport();
   else showRuns();
 }
 

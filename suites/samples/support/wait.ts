@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
@@ -16,6 +17,6 @@ export async function waitUntil<T>(
     const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() >= deadline) throw new Error(`${message} (waited ${timeoutMs} ms)`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await sleep(intervalMs);
   }
 }

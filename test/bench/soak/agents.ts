@@ -26,20 +26,14 @@ function agentArgv(host: string, serverUrl: string): string[] {
 }
 
 export async function startAgent(index: number): Promise<AgentProc> {
-  if (state.stopping || !state.server) throw new Error('the soak is stopping');
+  if (state.stopping || !state.url) throw new Error('the soak is stopping');
   const host = hostOf(index);
-  const agent = new AgentProc(
-    host,
-    ++generation,
-    agentArgv(host, state.server!.url),
-    env,
-    (a, code, signal) => {
-      if (!state.stopping)
-        unexpectedExits.push(
-          `${a.host}#${a.generation} exited on its own (code ${code}, signal ${signal}): ${a.output.slice(-800)}`,
-        );
-    },
-  );
+  const agent = new AgentProc(host, ++generation, agentArgv(host, state.url), env, (a, code, signal) => {
+    if (!state.stopping)
+      unexpectedExits.push(
+        `${a.host}#${a.generation} exited on its own (code ${code}, signal ${signal}): ${a.output.slice(-800)}`,
+      );
+  });
   slots[index] = agent;
   try {
     await agent.ready();

@@ -1,7 +1,9 @@
-// Chaos: agents restarted at seeded random points (SIGKILL some, SIGTERM others) while the jobs run.
+// Chaos: agents restarted at seeded random points (SIGKILL some, SIGTERM others) while the jobs run, and
+// the outages of outages.ts (control plane, Redis, artifacts folder) between them, one step at a time.
 import { rng } from '../makespan.ts';
 import { retired, slots, startAgent } from './agents.ts';
 import type { Progress } from './monitor.ts';
+import { type OutageRecord, type OutageStep, runOutage } from './outages.ts';
 import { AGENTS, JOBS, ORPHAN_GRACE_MS, RESTARTS, SEED, SIGNAL } from './options.ts';
 import { allProcs } from './procs.ts';
 import type { Runs } from './runs.ts';
@@ -11,6 +13,9 @@ import { hostOf } from './suite.ts';
 export interface RestartRecord {
   index: number;
   host: string;
+  /** The agent process stopped (its executions' markers name it), and when it was gone (epoch ms). */
+  pid: number;
+  stoppedAt?: number;
   signal: 'SIGKILL' | 'SIGTERM';
   atJobs: number;
   atS: number;
@@ -48,6 +53,7 @@ export function restartPlan(): RestartStep[] {
 
 export interface Chaos {
   readonly restarts: RestartRecord[];
+  readonly outages: OutageRecord[];
   /** One per restart: waits for what the old agent left running, records it and kills it. */
   readonly reaping: Promise<void>[];
   readonly chaosErrors: string[];
@@ -55,16 +61,55 @@ export interface Chaos {
   readonly chaos: Promise<void>;
 }
 
-// Chaos: the planned restarts, one after another, each when its share of the jobs is done.
-export function startChaos(plan: RestartStep[], progress: Progress, runs: Runs): Chaos {
+type Step = ({ restart: RestartStep } | { outage: OutageStep }) & { at: number };
+
+// Chaos: the planned restarts and outages, one after another, each when its share of the jobs is done.
+export function startChaos(
+  plan: RestartStep[],
+  outagePlan: OutageStep[],
+  progress: Progress,
+  runs: Runs,
+): Chaos {
   const { t0 } = runs;
   const restarts: RestartRecord[] = [];
+  const outages: OutageRecord[] = [];
   const reaping: Promise<void>[] = [];
   const chaosErrors: string[] = [];
+  const steps: Step[] = [
+    ...plan.map((restart) => ({ restart, at: restart.atJobs })),
+    ...outagePlan.map((outage) => ({ outage, at: outage.atJobs })),
+  ].sort((a, b) => a.at - b.at);
+  const outage = async (step: OutageStep) => {
+    const record: OutageRecord = {
+      ...step,
+      atJobs: progress.finished,
+      atS: (Date.now() - t0) / 1000,
+      totalMs: 0,
+    };
+    outages.push(record);
+    process.stderr.write(
+      `soak: outage ${step.index + 1}/${outagePlan.length}: ${step.kind}${step.mode ? ` (${step.mode})` : ''} for ${(step.downMs / 1000).toFixed(1)} s at ${progress.finished} jobs\n`,
+    );
+    const t = Date.now();
+    try {
+      await runOutage(step);
+    } catch (err) {
+      record.error = (err as Error).message.slice(0, 2000);
+      runs.fatalError = new Error(
+        `outage ${step.index + 1} (${step.kind}): the part did not come back: ${record.error}`,
+      );
+    }
+    record.totalMs = Date.now() - t;
+  };
   const chaos = (async () => {
-    for (const step of plan) {
-      while (progress.finished < step.atJobs && !runs.allDone) await sleep(50);
+    for (const next of steps) {
+      while (progress.finished < next.at && !runs.allDone) await sleep(50);
       if (runs.allDone) break;
+      if ('outage' in next) {
+        await outage(next.outage);
+        continue;
+      }
+      const step = next.restart;
       const old = slots[step.agent];
       if (!old) {
         chaosErrors.push(`restart ${step.index + 1}: ${hostOf(step.agent)} has no running agent`);
@@ -73,6 +118,7 @@ export function startChaos(plan: RestartStep[], progress: Progress, runs: Runs):
       const record: RestartRecord = {
         index: step.index,
         host: old.host,
+        pid: old.pid,
         signal: step.signal,
         atJobs: progress.finished,
         atS: (Date.now() - t0) / 1000,
@@ -92,6 +138,7 @@ export function startChaos(plan: RestartStep[], progress: Progress, runs: Runs):
         if (step.signal === 'SIGKILL') await old.kill9();
         else record.forced = (await old.stop(20_000)).forced;
         record.stopMs = Date.now() - t;
+        record.stoppedAt = Date.now();
         // What a slow shutdown printed, for the report.
         if (record.forced || (step.signal === 'SIGTERM' && record.stopMs > 5000))
           record.outputTail = old.output.slice(-1500);
@@ -122,12 +169,17 @@ export function startChaos(plan: RestartStep[], progress: Progress, runs: Runs):
       } catch (err) {
         record.error = (err as Error).message.slice(0, 2000);
         // Put an agent back in any case so the soak can finish.
-        if (!slots[step.agent]?.alive) await startAgent(step.agent).catch(() => {});
+        if (!slots[step.agent]?.alive)
+          await startAgent(step.agent).catch((again: unknown) => {
+            chaosErrors.push(
+              `restart ${step.index + 1}: ${hostOf(step.agent)} not started again: ${String(again)}`,
+            );
+          });
       }
     }
   })().catch((err: unknown) => {
     chaosErrors.push(String((err as Error).stack ?? err));
   });
 
-  return { restarts, reaping, chaosErrors, chaos };
+  return { restarts, outages, reaping, chaosErrors, chaos };
 }

@@ -1,10 +1,11 @@
-// Removing everything the soak created (agents and what they started, Redis keys, the temp dir), at the
-// end, on failure and on Ctrl-C.
+// Removing everything the soak created (agents and what they started, Redis keys or its own redis-server,
+// mounts over its artifacts folder, the temp dir), at the end, on failure and on Ctrl-C.
 import { rmSync } from 'node:fs';
+import { mountsUnder, unmountAll } from '../../support/mounts.ts';
 import { dropPrefix } from '../../support/redis-keys.ts';
 import type { AgentProc } from './agent-proc.ts';
 import { retired, slots } from './agents.ts';
-import { dir, prefix, redis, state } from './lab.ts';
+import { dir, prefix, privateRedis, redis, state } from './lab.ts';
 import { ORPHAN_GRACE_MS } from './options.ts';
 import { sleep } from './sleep.ts';
 
@@ -35,14 +36,34 @@ export async function cleanup(): Promise<{
       }
     }
   }
-  if (state.server) await state.server.close().catch(() => {});
+  const server = state.server;
   state.server = null;
+  if (server)
+    await Promise.race([
+      server.close(),
+      sleep(30_000).then(() => {
+        throw new Error('not closed within 30 s (is its Redis gone?)');
+      }),
+    ]).catch((err: unknown) =>
+      process.stderr.write(`soak: the control plane did not close cleanly: ${String(err)}\n`),
+    );
+  // A Ctrl-C during an artifacts outage: its mount goes before the temp dir.
   try {
-    await dropPrefix(redis, prefix);
+    if (mountsUnder(dir).length > 0) unmountAll(dir);
   } catch (err) {
-    process.stderr.write(`soak: could not remove the Redis keys of ${prefix}: ${(err as Error).message}\n`);
+    process.stderr.write(`soak: could not unmount what is mounted under ${dir}: ${(err as Error).message}\n`);
   }
-  redis.disconnect();
+  if (privateRedis) {
+    redis.disconnect();
+    await privateRedis.stop();
+  } else {
+    try {
+      await dropPrefix(redis, prefix);
+    } catch (err) {
+      process.stderr.write(`soak: could not remove the Redis keys of ${prefix}: ${(err as Error).message}\n`);
+    }
+    redis.disconnect();
+  }
   rmSync(dir, { recursive: true, force: true });
   return { leftover, stops };
 }

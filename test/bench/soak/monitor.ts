@@ -36,21 +36,35 @@ export interface Progress {
   readonly retryReasons: Record<string, number>;
 }
 
-// Progress from the control plane's own events.
-export function followProgress(server: ControlPlaneService): { progress: Progress; off: () => void } {
+// Progress from the control plane's own events; `attach` follows a restarted control plane (its count of
+// finished jobs taken from the store, as the events of its start were published before it was attached).
+export function followProgress(): {
+  progress: Progress;
+  attach: (server: ControlPlaneService) => void;
+  off: () => void;
+} {
   const progress: Progress = { finished: 0, startedPerAttempt: new Map<string, number>(), retryReasons: {} };
   const { startedPerAttempt, retryReasons } = progress;
-  const off = server.controlPlane.events.subscribe((e) => {
-    if (e.type === 'job.finished') progress.finished++;
-    else if (e.type === 'job.started') {
-      const key = `${e.payload['jobId']}#${e.payload['attempt']}`;
-      startedPerAttempt.set(key, (startedPerAttempt.get(key) ?? 0) + 1);
-    } else if (e.type === 'job.retry') {
-      const reason = String(e.payload['reason']);
-      retryReasons[reason] = (retryReasons[reason] ?? 0) + 1;
-    }
-  });
-  return { progress, off };
+  let off = () => {};
+  const attach = (server: ControlPlaneService) => {
+    off();
+    off = server.controlPlane.events.subscribe((e) => {
+      if (e.type === 'job.finished') progress.finished++;
+      else if (e.type === 'job.started') {
+        const key = `${e.payload['jobId']}#${e.payload['attempt']}`;
+        startedPerAttempt.set(key, (startedPerAttempt.get(key) ?? 0) + 1);
+      } else if (e.type === 'job.retry') {
+        const reason = String(e.payload['reason']);
+        retryReasons[reason] = (retryReasons[reason] ?? 0) + 1;
+      }
+    });
+    // The soak's store holds only its own runs.
+    const done = server.store.db.prepare(`SELECT count(*) AS n FROM jobs WHERE state = 'done'`).get() as {
+      n: number;
+    };
+    progress.finished = Math.max(progress.finished, done.n);
+  };
+  return { progress, attach, off: () => off() };
 }
 
 export type Usage = ReturnType<typeof startSampler>;

@@ -4,15 +4,20 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import type { RestartRecord } from './chaos.ts';
 import type { Check, EndChecks } from './checks.ts';
+import type { EvidenceFigures } from './evidence.ts';
 import type { Figures } from './figures.ts';
 import type { Mem, Progress, Usage } from './monitor.ts';
+import type { OutageRecord } from './outages.ts';
 import {
   AGENTS,
   DEVICES_PER_AGENT,
+  FAULTS,
   JOB_LOCK_MS,
   JOBS,
   LEASE_TTL_MS,
   OUT,
+  OUTAGE_MS,
+  OUTAGES,
   PER_RUN,
   RESTARTS,
   RUNS,
@@ -28,9 +33,12 @@ export function report(input: {
   checks: Check[];
   figures: Figures;
   restarts: RestartRecord[];
+  outages: { planned: number; list: OutageRecord[] };
+  evidence: EvidenceFigures;
   finalStops: { host: string; ms: number; forced: boolean }[];
 }): number {
-  const { usage, progress, durationS, ended, checks, figures, restarts, finalStops } = input;
+  const { usage, progress, durationS, ended, checks, figures, restarts, outages, evidence, finalStops } =
+    input;
   const { memStart, peak, agentPeakRssMiB, loadStart } = usage;
   const { retryReasons } = progress;
   const { jobs, runRows } = ended;
@@ -66,6 +74,9 @@ export function report(input: {
       agents: AGENTS,
       devicesPerAgent: DEVICES_PER_AGENT,
       restartsPlanned: RESTARTS,
+      faults: [...FAULTS],
+      outagesPerKind: OUTAGES,
+      outageMaxMs: OUTAGE_MS,
       seed: SEED,
       runs: RUNS,
       perRun: PER_RUN,
@@ -91,6 +102,20 @@ export function report(input: {
       sigterm: restarts.filter((r) => r.signal === 'SIGTERM').length,
       list: restarts,
     },
+    outages: {
+      planned: outages.planned,
+      done: outages.list.length,
+      byKind: Object.fromEntries(
+        ['control-plane', 'redis', 'artifacts'].map((k) => [
+          k,
+          outages.list.filter((o) => o.kind === k).length,
+        ]),
+      ),
+      list: outages.list,
+    },
+    artifacts: evidence.artifacts,
+    executions: evidence.executions,
+    duplicateExecutions: evidence.duplicates,
     multiAttemptJobs: multiAttempt,
     sigtermStops: {
       count: termStops.length,
@@ -138,6 +163,10 @@ function printTable(
     totalAttempts: number;
     verdicts: Record<string, number>;
     restarts: { done: number; sigkill: number; sigterm: number };
+    outages: { planned: number; done: number; byKind: Record<string, number> };
+    artifacts: EvidenceFigures['artifacts'];
+    executions: EvidenceFigures['executions'];
+    duplicateExecutions: EvidenceFigures['duplicates'];
     multiAttemptJobs: number;
     retries: Record<string, number>;
     infraErrorAttempts: number;
@@ -174,6 +203,18 @@ function printTable(
         .join(', '),
     ],
     ['restarts (SIGKILL / SIGTERM)', `${r.restarts.done} (${r.restarts.sigkill} / ${r.restarts.sigterm})`],
+    [
+      'outages done / planned (control plane, Redis, artifacts)',
+      `${r.outages.done} / ${r.outages.planned} (${['control-plane', 'redis', 'artifacts'].map((k) => r.outages.byKind[k] ?? 0).join(', ')})`,
+    ],
+    [
+      'artifacts lost (expected vs stored)',
+      `${r.artifacts.lost} (${r.artifacts.stored} of ${r.artifacts.expected} stored; ${r.artifacts.recordedLostRows} recorded lost, spool left ${r.artifacts.spoolLeft})`,
+    ],
+    [
+      'duplicate executions seen (recorded) / unseen',
+      `${r.duplicateExecutions.count} / ${r.executions.unseen} (of ${r.executions.total} executions)`,
+    ],
     [
       'SIGTERM stops (restarts + final): slowest, killed after 20 s',
       `${r.sigtermStops.count}: ${(r.sigtermStops.maxMs / 1000).toFixed(1)} s, ${r.sigtermStops.forcedAfter20s} killed`,

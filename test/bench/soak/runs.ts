@@ -1,9 +1,8 @@
 // The runs of the soak: submitted two at once as jobs get done, and waited for.
 import { isRunOver } from '../../../harness/store/runs-repo.ts';
 import { loadavg } from 'node:os';
-import type { ControlPlaneService } from '../../../harness/lab/control-plane-service.ts';
 import { retired, slots, startAgent } from './agents.ts';
-import { state } from './lab.ts';
+import { state, withServer } from './lab.ts';
 import { describeOpen, memNow, type Progress } from './monitor.ts';
 import { JOBS, PARTNERS, PER_RUN, PRIORITIES, RUNS, TIMEOUT_MS } from './options.ts';
 import { sleep } from './sleep.ts';
@@ -16,6 +15,8 @@ export interface Runs {
   /** Every run is finished (or the soak timed out): the submitter and the restarts stop. */
   allDone: boolean;
   submitError: unknown;
+  /** A part an outage took away did not come back: the soak cannot finish (it fails at once). */
+  fatalError: Error | null;
 }
 
 // Runs: two at once, each next one when the one before the last is done, so new work keeps arriving.
@@ -23,18 +24,21 @@ export function submitRuns(progress: Progress): { runs: Runs; submitter: Promise
   const runIds: string[] = [];
   const t0 = Date.now();
   const submit = async (k: number) => {
-    const { run, plan: runPlan } = await state.server!.controlPlane.submit({
-      query: `tag:soak-g${k}`,
-      partner: PARTNERS[k % PARTNERS.length]!,
-      priority: PRIORITIES[k % PRIORITIES.length]!,
-      build: `soak-build-${k}`,
-    });
+    // Not while the control plane is restarted; its restart waits for a submit under way.
+    const { run, plan: runPlan } = await withServer((server) =>
+      server.controlPlane.submit({
+        query: `tag:soak-g${k}`,
+        partner: PARTNERS[k % PARTNERS.length]!,
+        priority: PRIORITIES[k % PRIORITIES.length]!,
+        build: `soak-build-${k}`,
+      }),
+    );
     runIds.push(run.id);
     const expected = Math.min(PER_RUN, JOBS - k * PER_RUN);
     if (runPlan.jobs.length !== expected)
       throw new Error(`run ${k} planned ${runPlan.jobs.length} jobs, expected ${expected}`);
   };
-  const runs: Runs = { runIds, t0, allDone: false, submitError: null };
+  const runs: Runs = { runIds, t0, allDone: false, submitError: null, fatalError: null };
   const submitter = (async () => {
     for (let k = 0; k < RUNS; k++) {
       while (k >= 2 && progress.finished < (k - 1) * PER_RUN && !runs.allDone) await sleep(100);
@@ -53,7 +57,6 @@ export function submitRuns(progress: Progress): { runs: Runs; submitter: Promise
  * to the last verdict.
  */
 export async function waitForRuns(
-  server: ControlPlaneService,
   runs: Runs,
   progress: Progress,
 ): Promise<{ timedOut: boolean; durationS: number } | null> {
@@ -65,9 +68,20 @@ export async function waitForRuns(
   while (true) {
     if (state.interrupted) return null;
     if (runs.submitError) throw runs.submitError;
+    if (runs.fatalError) throw runs.fatalError;
     if (progress.finished !== lastFinished) {
       lastFinished = progress.finished;
       stalledSince = Date.now();
+    }
+    // A control-plane outage: nothing to read until it is back (the timeout still counts).
+    const server = state.server;
+    if (!server) {
+      if (Date.now() - t0 > TIMEOUT_MS) {
+        timedOut = true;
+        break;
+      }
+      await sleep(200);
+      continue;
     }
     if (Date.now() - lastProgress > 15_000) {
       lastProgress = Date.now();
@@ -77,7 +91,7 @@ export async function waitForRuns(
       if (Date.now() - stalledSince > 30_000) process.stderr.write(await describeOpen(server, runIds));
     }
     const open = runIds.filter((id) => {
-      const status = state.server!.store.runs.get(id)?.status;
+      const status = server.store.runs.get(id)?.status;
       return status !== undefined && !isRunOver(status);
     });
     if (runIds.length === RUNS && open.length === 0) break;
@@ -91,10 +105,14 @@ export async function waitForRuns(
       if (!agent?.crashed) continue;
       retired.push(agent);
       slots[i] = null;
-      await startAgent(i).catch(() => {});
+      await startAgent(i).catch((err: unknown) =>
+        process.stderr.write(`soak: ${agent.host} could not be started again: ${String(err)}\n`),
+      );
     }
     await sleep(200);
   }
+  // Once the chaos is over (a control-plane outage may be under way at the timeout).
+  const server = await withServer((s) => s);
   const lastFinishedAt = Number(
     (
       server.store.db
