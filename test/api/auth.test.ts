@@ -181,10 +181,12 @@ describe('partner auth on the HTTP API (real Redis, SQLite file, Docker device)'
   it.skipIf(!up)('lets an admin submit for any partner', async () => {
     const res = await call(`${api.url}/api/runs`, admin, {
       method: 'POST',
-      body: { partner: 'globex', query: 'tag:none-such' },
+      body: { partner: 'globex', build: 'b-admin' },
     });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ partner: 'globex', jobs: [] });
+    const run = (await res.json()) as { partner: string; jobs: unknown[] };
+    expect(run.partner).toBe('globex');
+    expect(run.jobs.length).toBeGreaterThan(0);
   });
 
   it.skipIf(!up)('refuses a body over the limit with 413 naming the body', async () => {
