@@ -177,7 +177,7 @@ describe('failure triage of a run on the real control plane (API, JUnit, CLI)', 
 
   it.skipIf(!up)('writes the triage as <properties> of the failed JUnit test cases', async () => {
     const xml = await (await fetch(`${server!.url}/api/runs/${runs.pr}/junit`)).text();
-    const seekTv1 = xml.slice(xml.indexOf('<testsuite name="pool-tv-1"'));
+    const seekTv1 = xml.slice(xml.indexOf('<testsuite name="tv-1"'));
     const epg = seekTv1.slice(seekTv1.indexOf('<testcase name="epg.grid"'));
     expect(epg.slice(0, epg.indexOf('</testcase>'))).toMatch(
       /<properties>[\s\S]*<property name="devlab.triage" value="new"\/>[\s\S]*<\/properties>\s*<failure/,
