@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectProbe } from '../queue/redis-probe.ts';
 import { initBackend } from '../../analysis/backend.ts';
 import { AppiumServer, appiumMain, appiumStatus } from '../../devices/appium/appium-server.ts';
 import type { DevlabConfig } from '../config/config.ts';
@@ -37,16 +38,9 @@ export function redisCheck(config: DevlabConfig): Check {
     name: 'Redis',
     required: true,
     async run() {
-      const redis = new Redis(config.redisUrl, {
-        lazyConnect: true,
-        connectTimeout: 2000,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      // A one-shot probe: the connect below rejects with the same error, and the check reports it.
-      redis.on('error', () => {});
+      let redis: Redis | undefined;
       try {
-        await redis.connect();
+        redis = await connectProbe(config.redisUrl, 2000);
         const info = await redis.info('server');
         const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
         const aof = (await redis.config('GET', 'appendonly')) as string[];
@@ -58,7 +52,7 @@ export function redisCheck(config: DevlabConfig): Check {
           fix: `run \`${SETUP}\`, or \`redis-server --bind 127.0.0.1 --appendonly yes --daemonize yes\`, or set DEVLAB_REDIS_URL`,
         };
       } finally {
-        redis.disconnect();
+        redis?.disconnect();
       }
     },
   };

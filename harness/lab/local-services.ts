@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import Docker from 'dockerode';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectProbe } from '../queue/redis-probe.ts';
 import type { DevlabConfig } from '../config/config.ts';
 
 async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -16,17 +17,15 @@ async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<
 
 /** True when Redis at `url` answers PING; never throws. */
 export async function redisReachable(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  // A yes/no probe: the connect below rejects with the same error, and "not reachable" is the answer the
-  // caller reports (with how to start Redis); nothing else uses this connection.
-  redis.on('error', () => {});
+  // A yes/no probe: "not reachable" is the answer the caller reports (with how to start Redis).
+  let redis: Redis | undefined;
   try {
-    await redis.connect();
+    redis = await connectProbe(url, 10_000);
     return (await redis.ping()) === 'PONG';
   } catch {
     return false;
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 

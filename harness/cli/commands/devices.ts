@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectProbe } from '../../queue/redis-probe.ts';
 import type { DeviceRecord, DeviceState } from '../../../devices/device.ts';
 import { DockerDriver } from '../../../devices/docker/docker-driver.ts';
 import { healthCheck } from '../../../devices/health/checks.ts';
@@ -54,23 +55,16 @@ function inventory(options: CommonOptions): DeviceRecord[] | null {
  */
 async function connectRedis(): Promise<Redis | null> {
   const url = loadConfig().redisUrl;
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1500,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  // A one-shot probe: the connect or ping below rejects with the same error, which is reported there.
-  redis.on('error', () => {});
+  let redis: Redis | undefined;
   try {
-    await redis.connect();
+    redis = await connectProbe(url, 1500);
     await redis.ping();
     return redis;
   } catch (err) {
     process.stderr.write(
       `devlab: Redis at ${redactText(url)} did not answer (${redactText((err as Error).message)}); device states live there\n`,
     );
-    redis.disconnect();
+    redis?.disconnect();
     return null;
   }
 }
