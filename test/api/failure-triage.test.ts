@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +10,9 @@ import {
   type ControlPlaneService,
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
-import { redisConnection } from '../../harness/queue/connection.ts';
 import { storePath } from '../../harness/store/database.ts';
 import { Store } from '../../harness/store/store.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { type SeedJob, seedFinishedRun } from '../support/seed-history.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
@@ -133,12 +132,7 @@ describe('failure triage of a run on the real control plane (API, JUnit, CLI)', 
   });
   afterAll(async () => {
     await server?.close();
-    if (up) {
-      const redis = redisConnection(REDIS_URL);
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,7 +14,6 @@ import {
   type ControlPlaneService,
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
-import { redisConnection } from '../../harness/queue/connection.ts';
 import { labKeys } from '../../harness/queue/names.ts';
 import { ControlPlane } from '../../harness/server/control-plane.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
@@ -27,7 +26,7 @@ import {
   waitForRun,
 } from '../support/lab-harness.ts';
 import { parsePrometheusText, type Sample, samplesOf, sampleValue } from '../support/prometheus-text.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { dropPrefix, removeTestLab } from '../support/redis-keys.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 // A Redis database of its own, as the other API tests (see ci-examples.test.ts). Hoisted above the imports
@@ -235,12 +234,7 @@ describe('GET /metrics on the control plane service (reference inventory, auth o
   });
   afterAll(async () => {
     await server?.close();
-    if (up) {
-      const redis = redisConnection(REDIS_URL);
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

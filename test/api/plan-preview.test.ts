@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import {
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
-import { dropPrefix, scanKeys } from '../support/redis-keys.ts';
+import { removeTestLab, scanKeys } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 /** The reference catalog and inventory behind the real control plane; no agent: nothing may run. */
@@ -59,12 +59,7 @@ describe('previewing a run (POST /api/runs/preview, `run submit --dry-run`) on t
   });
   afterAll(async () => {
     await server?.close();
-    if (up) {
-      const redis = redisConnection(REDIS_URL);
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(
