@@ -111,11 +111,16 @@ describe('inside harness/ (docs/ARCHITECTURE.md)', () => {
     expect(circles(graph)).toEqual([['a', 'b', 'c']]);
     expect(harnessFolderGraph().get('agent')?.has('queue')).toBe(true);
   });
-  it('the folders of the attempt path are in no import circle between harness/ folders', () => {
-    // Circles among other folders exist today (e.g. server ⇄ history through the event bus and the
-    // query statistics; store ⇄ auth and scheduler): the attempt path is kept out of them.
-    const attemptPath = ['protocol', 'queue', 'agent', 'planner', 'log'];
-    const tangled = circles(harnessFolderGraph()).flat();
-    expect(attemptPath.filter((f) => tangled.includes(f))).toEqual([]);
+  it('no import circle between harness/ folders', () => {
+    expect(circles(harnessFolderGraph())).toEqual([]);
+  });
+  it('harness/lab/ (the composition roots) is imported by the CLI only', () => {
+    const intoLab = importsOf('harness').filter(
+      ({ file, target }) =>
+        target.startsWith('harness/lab/') &&
+        !file.startsWith('harness/lab/') &&
+        !file.startsWith('harness/cli/'),
+    );
+    expect(intoLab.map(({ file, target }) => `${file} → ${target}`)).toEqual([]);
   });
 });

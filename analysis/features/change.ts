@@ -12,6 +12,9 @@ import type { Stats } from './stats.ts';
  * - (token, test): the same test on any model;
  * - (token, test's component, model): tests of that component on that model (platform-specific code).
  *
+ * Pooled counts beside them (`tokenKey`, `relationKey`, `tokenModelKey`, `ALL_KEY`) are the priors and
+ * base rates of `change-risk.ts`.
+ *
  * O(pairs x changed tokens) per revealed cycle; memory grows with tokens x tests x models.
  */
 export interface ChangeStats {
@@ -33,6 +36,20 @@ export function testModelKey(token: string, test: string, model: string): string
 export function componentModelKey(token: string, component: string, model: string): string {
   return `c${SEP}${token}${SEP}${component}${SEP}${model}`;
 }
+/** Every pair of the cycles whose change touched `token`: how often anything failed under it. */
+export function tokenKey(token: string): string {
+  return `x${SEP}${token}`;
+}
+/** The same, only the tests that declare `token` as their component (`declared`) or do not. */
+export function relationKey(token: string, declared: boolean): string {
+  return `r${SEP}${token}${SEP}${declared ? 'd' : 'u'}`;
+}
+/** Every test on device model `model` when `token` changed (platform-specific code). */
+export function tokenModelKey(token: string, model: string): string {
+  return `y${SEP}${token}${SEP}${model}`;
+}
+/** Every pair of every cycle that had a change: the lab's failure rate the excess rates are measured from. */
+export const ALL_KEY = 'all';
 
 function bump(table: Map<string, ChangeStats>, key: string, failed: boolean): void {
   let s = table.get(key);
@@ -51,9 +68,13 @@ export function recordChange(
   p: CyclePair,
   component: string | undefined,
 ): void {
+  if (changed.length > 0) bump(table, ALL_KEY, p.failed);
   for (const token of changed) {
     bump(table, testKey(token, p.test), p.failed);
+    bump(table, tokenKey(token), p.failed);
+    bump(table, relationKey(token, token === component), p.failed);
     if (p.deviceModel !== undefined) {
+      bump(table, tokenModelKey(token, p.deviceModel), p.failed);
       bump(table, testModelKey(token, p.test, p.deviceModel), p.failed);
       if (component !== undefined) bump(table, componentModelKey(token, component, p.deviceModel), p.failed);
     }

@@ -1,4 +1,4 @@
-import type { Cycle, CyclePair } from '../history/cycles.ts';
+import { type Cycle, type CyclePair, pairKey } from '../history/cycles.ts';
 import { type ChangeStats, recordChange } from './change.ts';
 import { flakyEvent, knownBuild } from './flakiness.ts';
 import { type FlakyEvent, newStats, recordRun, type Stats } from './stats.ts';
@@ -43,6 +43,26 @@ export interface PairKeys {
 
 const SEP = '\u0000';
 
+/** Every statistics kind, the pair's own first. */
+const STATS_KINDS: readonly StatsKind[] = [
+  'pair',
+  'test',
+  'device',
+  'model',
+  'firmware',
+  'testModel',
+  'testFirmware',
+  'component',
+];
+
+/** The statistics one (test, device) counts into, for the attributes it had when cached. */
+interface PairSlot {
+  model: string | undefined;
+  firmware: string | undefined;
+  component: string | undefined;
+  stats: Stats[];
+}
+
 /** A HistoryState as plain data (Maps of plain Stats objects), what `snapshot` gives and `restore` takes. */
 export interface HistoryStateData {
   cycles: number;
@@ -78,6 +98,8 @@ export class HistoryState {
   readonly deviceFirmware = new Map<string, string>();
   /** Failures of (test, model) when a component changed, learned online (analysis/features/change.ts). */
   readonly changes = new Map<string, ChangeStats>();
+  /** A cache of where each pair's outcome is counted (see `slotOf`); not part of the state's data. */
+  private readonly slots = new Map<string, PairSlot>();
 
   /** The state as plain data (shared, not copied: serialize it at once), for a snapshot. */
   snapshot(): HistoryStateData {
@@ -139,22 +161,36 @@ export class HistoryState {
     };
   }
 
-  private bump(
-    kind: StatsKind,
-    key: string | undefined,
-    p: CyclePair,
-    timeMs: number,
-    flaky: FlakyEvent,
-    build: string,
-  ): void {
-    if (key === undefined) return;
-    const table = this.tables[kind];
-    let s = table.get(key);
-    if (!s) {
-      s = newStats(this.cycles);
-      table.set(key, s);
+  /**
+   * The statistics a pair's outcome is counted into, one per kind it has a key for (created on first
+   * use), cached by (test, device) while its model, firmware and component stay the same: an update then
+   * does one map lookup per pair instead of one per kind, and builds no key strings.
+   */
+  private slotOf(p: CyclePair, key: string, component: string | undefined): PairSlot {
+    const slot = this.slots.get(key);
+    if (
+      slot !== undefined &&
+      slot.model === p.deviceModel &&
+      slot.firmware === p.firmware &&
+      slot.component === component
+    )
+      return slot;
+    const k = this.keysOf(p);
+    const stats: Stats[] = [];
+    for (const kind of STATS_KINDS) {
+      const statsKey = k[kind];
+      if (statsKey === undefined) continue;
+      const table = this.tables[kind];
+      let s = table.get(statsKey);
+      if (!s) {
+        s = newStats(this.cycles);
+        table.set(statsKey, s);
+      }
+      stats.push(s);
     }
-    recordRun(s, p.failed, this.cycles, timeMs, p.durationS, flaky, build);
+    const fresh: PairSlot = { model: p.deviceModel, firmware: p.firmware, component, stats };
+    this.slots.set(key, fresh);
+    return fresh;
   }
 
   /**
@@ -165,18 +201,14 @@ export class HistoryState {
     const timeMs = cycle.timeMs ?? Number.NaN;
     for (const p of cycle.pairs) {
       if (p.component) this.testComponent.set(p.test, p.component);
-      const k = this.keysOf(p);
-      const f = flakyEvent(this.tables.pair.get(k.pair), p);
+      const component = p.component ?? this.testComponent.get(p.test);
+      const key = p.key ?? pairKey(p.test, p.device);
+      const { stats } = this.slotOf(p, key, component);
+      // The pair's own statistics come first (STATS_KINDS order); a new pair's have no run yet.
+      const f = flakyEvent(stats[0], p);
       const b = knownBuild(p.build);
-      this.bump('pair', k.pair, p, timeMs, f, b);
-      this.bump('test', k.test, p, timeMs, f, b);
-      this.bump('device', k.device, p, timeMs, f, b);
-      this.bump('model', k.model, p, timeMs, f, b);
-      this.bump('firmware', k.firmware, p, timeMs, f, b);
-      this.bump('testModel', k.testModel, p, timeMs, f, b);
-      this.bump('testFirmware', k.testFirmware, p, timeMs, f, b);
-      this.bump('component', k.component, p, timeMs, f, b);
-      recordChange(this.changes, cycle.changed, p, k.component);
+      for (const s of stats) recordRun(s, p.failed, this.cycles, timeMs, p.durationS, f, b);
+      if (cycle.changed.length > 0) recordChange(this.changes, cycle.changed, p, component);
       if (p.firmware) this.deviceFirmware.set(p.device, p.firmware);
     }
     this.cycles++;

@@ -1,4 +1,5 @@
 import { componentModelKey, lift, testKey, testModelKey } from './change.ts';
+import { changeRisk } from './change-risk.ts';
 import { flakyRate } from './flakiness.ts';
 import type { CycleContext, HistoryState, PairQuery } from './state.ts';
 import { decayAt, recentFails, type Stats } from './stats.ts';
@@ -45,6 +46,11 @@ export const FEATURE_NAMES = [
   'change_test_lift',
   'change_test_model_lift',
   'change_component_model_lift',
+  'test_fail_rate',
+  'change_test_excess',
+  'change_model_excess',
+  'change_test_model_excess',
+  'change_propensity',
 ] as const;
 
 /**
@@ -57,10 +63,16 @@ export const CHANGE_FEATURES: readonly (typeof FEATURE_NAMES)[number][] = [
   'change_test_lift',
   'change_test_model_lift',
   'change_component_model_lift',
+  'change_test_excess',
+  'change_model_excess',
+  'change_test_model_excess',
+  'change_propensity',
 ];
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 const HOUR = 3_600_000;
+/** Failure rates are small: scaled so that a rate of 25 % reads 1, like the other columns' range. */
+const RATE_SCALE = 4;
 
 function recency(s: Stats | undefined, cycle: number): number {
   return s && s.lastFailCycle >= 0 ? 1 / (1 + (cycle - s.lastFailCycle - 1)) : 0;
@@ -114,6 +126,7 @@ export function pairFeatures(
         );
     }
   }
+  const risk = changeRisk(state.changes, changed, q, k.component, test, model);
   const v = [
     1 - Math.exp(-(pair ? decayAt(pair, c) : 0)),
     pair?.ewmaFast ?? 0,
@@ -155,6 +168,11 @@ export function pairFeatures(
     testLift,
     testModelLift,
     componentModelLift,
+    Math.min(1, (RATE_SCALE * (test?.fails ?? 0)) / (tr + 2)),
+    Math.min(1, RATE_SCALE * risk.test),
+    Math.min(1, RATE_SCALE * risk.model),
+    Math.min(1, RATE_SCALE * risk.testModel),
+    Math.min(1, RATE_SCALE * risk.propensity),
   ];
   for (let i = 0; i < FEATURE_COUNT; i++) out[offset + i] = v[i]!;
 }

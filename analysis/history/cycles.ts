@@ -15,6 +15,8 @@ export interface CyclePair {
   mixed: boolean;
   /** Total duration of the pair's executions in the cycle. */
   durationS: number;
+  /** `pairKey(test, device)`, when whoever made the pair had it already (saves building it again). */
+  key?: string;
 }
 
 export interface Cycle {
@@ -114,6 +116,7 @@ export function groupCycles(rows: readonly HistoryRow[]): Cycle[] {
           failed,
           mixed: r.verdict === 'flaky',
           durationS: r.durationS,
+          key,
         };
         if (r.deviceModel) np.deviceModel = r.deviceModel;
         if (r.firmware) np.firmware = r.firmware;

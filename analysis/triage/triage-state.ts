@@ -81,7 +81,7 @@ export class TriageState {
     const at = cycle.timeMs ?? Number.NaN;
     const seen = new Set<string>();
     for (const p of cycle.pairs) {
-      const key = pairKey(p.test, p.device);
+      const key = p.key ?? pairKey(p.test, p.device);
       const verdict: TrailVerdict = p.mixed ? 'flaky' : p.failed ? 'fail' : 'pass';
       const failed = verdict === 'fail';
       let t = this.trails.get(key);

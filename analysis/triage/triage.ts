@@ -142,10 +142,14 @@ function decide(
         : `known: failed ${e.recentFailures} of its last ${e.recentRuns} runs on this device, last${when(e.lastFailure?.at ?? null)} (run ${e.lastFailure?.run ?? '?'})`,
     };
   }
+  // The history keeps which pairs failed on a build, not which ran on it: a test that never ran on this
+  // device cannot have run on the base build here, and of one that did, only "no failure" is known.
   const onBase = b
-    ? b.runsOnDevice > 0
-      ? `; did not fail on the base build ${b.build} here (${b.runsOnDevice} run(s) on this device)`
-      : `; the base build ${b.build} never ran on this device in the history held`
+    ? b.runsOnDevice === 0
+      ? `; the base build ${b.build} never ran on this device in the history held`
+      : e.runs === 0
+        ? `; the base build ${b.build} ran on this device ${b.runsOnDevice} time(s), never this test`
+        : `; no failure of it in the base build ${b.build}'s ${b.runsOnDevice} run(s) on this device`
     : '';
   if (e.runs === 0) return { label: 'new', summary: `new: first run of this test on this device${onBase}` };
   return {

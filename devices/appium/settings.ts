@@ -19,9 +19,18 @@ export const emulationSchema = z
   })
   .strict();
 
+/**
+ * The local Appium server of a lab host when the config does not name another (`appium.host`,
+ * `appium.port`): what an Appium device without a `server` in the inventory is driven through.
+ */
+export const DEFAULT_LOCAL_APPIUM_URL = 'http://127.0.0.1:4723';
+
 export const appiumSettingsSchema = z
   .object({
-    /** Appium server base URL, e.g. http://127.0.0.1:4723 */
+    /**
+     * Appium server base URL, e.g. http://127.0.0.1:4723. Left out in the inventory: the agent host's local
+     * server, `http://<appium.host>:<appium.port>` of the lab's config (see `loadInventory`).
+     */
     server: z.url(),
     /** W3C capabilities sent on session creation (vendor prefixed where required). */
     capabilities: z.record(z.string(), z.unknown()),

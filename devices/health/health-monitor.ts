@@ -24,7 +24,7 @@ export interface HealthMonitorOptions {
 }
 
 /** States a failing device is taken out of; blocked (manual) and quarantined stay as they are. */
-const QUARANTINABLE: readonly DeviceState[] = ['available', 'leased', 'busy', 'offline', 'draining'];
+export const QUARANTINABLE: readonly DeviceState[] = ['available', 'leased', 'busy', 'offline', 'draining'];
 
 /**
  * Runs health checks, quarantines a device after N consecutive failures and brings a device it

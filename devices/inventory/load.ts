@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Document, type LineCounter, parseDocument } from 'yaml';
 import type { ZodError, ZodType } from 'zod';
 import { unknownKeyHint } from '../did-you-mean.ts';
+import { DEFAULT_LOCAL_APPIUM_URL } from '../appium/settings.ts';
 import type { DeviceRecord } from '../device.ts';
 import { type InventoryIssue, InventoryError } from './inventory-error.ts';
 import { DRIVER_SETTINGS, deviceEntrySchema, inventoryFileSchema } from './schema.ts';
@@ -56,8 +57,29 @@ function issuesFromZod(error: ZodError, ctx: ZodContext): InventoryIssue[] {
   });
 }
 
+export interface InventoryOptions {
+  /**
+   * The `server` of an Appium device that names none: the local Appium server of the agent's host, as
+   * the lab's config says (`http://<appium.host>:<appium.port>`; default http://127.0.0.1:4723).
+   */
+  localAppiumUrl?: string;
+}
+
+/** An Appium device's settings with the local server filled in when they name none. */
+function withLocalAppium(
+  driver: string,
+  settings: Record<string, unknown>,
+  url: string,
+): Record<string, unknown> {
+  return driver === 'appium' && settings['server'] === undefined ? { ...settings, server: url } : settings;
+}
+
 /** Parses and validates inventory YAML; every problem is reported, not just the first. */
-export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] {
+export function parseInventory(
+  text: string,
+  file = '<inline>',
+  options: InventoryOptions = {},
+): DeviceRecord[] {
   const doc = parseDocument(text, { merge: true, prettyErrors: false });
   const lc = lineCounterOf(text);
   if (doc.errors.length > 0) {
@@ -101,7 +123,13 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
       return;
     }
     const settingsSchema = DRIVER_SETTINGS[entry.data.driver];
-    const settings = settingsSchema.safeParse(entry.data.settings);
+    const settings = settingsSchema.safeParse(
+      withLocalAppium(
+        entry.data.driver,
+        entry.data.settings,
+        options.localAppiumUrl ?? DEFAULT_LOCAL_APPIUM_URL,
+      ),
+    );
     if (!settings.success) {
       const base = ['devices', index, 'settings'];
       issues.push(...issuesFromZod(settings.error, { ...ctx, base, schema: settingsSchema }));
@@ -126,7 +154,10 @@ export function parseInventory(text: string, file = '<inline>'): DeviceRecord[] 
   return devices;
 }
 
-export function loadInventory(file: string = DEFAULT_INVENTORY): DeviceRecord[] {
+export function loadInventory(
+  file: string = DEFAULT_INVENTORY,
+  options: InventoryOptions = {},
+): DeviceRecord[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -135,5 +166,5 @@ export function loadInventory(file: string = DEFAULT_INVENTORY): DeviceRecord[] 
       { file, field: '(file)', line: 1, column: 1, message: `cannot read: ${(err as Error).message}` },
     ]);
   }
-  return parseInventory(text, file);
+  return parseInventory(text, file, options);
 }

@@ -8,15 +8,12 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import type { Logger } from 'pino';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TransitionError } from '../../devices/state/transitions.ts';
 import { isQueryError } from '../../suites/query/errors.ts';
-import type { ArtifactStore } from '../artifacts/artifact-store.ts';
-import { type AuthOptions, registerAuth } from '../auth/auth-hook.ts';
+import { registerAuth } from '../auth/auth-hook.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
-import { type ReportProvider, registerReportRoutes } from './routes/report.ts';
 import {
   IdempotencyConflictError,
   NotFoundError,
@@ -24,57 +21,21 @@ import {
   UnprocessableRequestError,
 } from '../errors.ts';
 import { IDEMPOTENCY_KEY_HEADER } from '../protocol/idempotency-key.ts';
-import type { ControlPlane } from '../server/control-plane.ts';
 import { TokensRepo } from '../store/tokens-repo.ts';
-import type { DevicesProvider } from './devices-provider.ts';
+import type { ApiDeps } from './api-deps.ts';
 import { registerJsonParser } from './json-body.ts';
 import { json, PUBLIC, swaggerOptions } from './openapi.ts';
-import { registerArtifactRoutes } from './routes/artifacts.ts';
-import { registerDeviceRoutes } from './routes/devices.ts';
-import { registerHistoryExportRoutes } from './routes/history-export.ts';
-import { registerMetricsRoute } from './routes/metrics.ts';
-import { registerOpenApiRoute } from './routes/openapi.ts';
-import { registerRunRoutes } from './routes/runs.ts';
-import type { RunTriageProvider } from './run-view.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { historyExportRoutes } from './routes/history-export.ts';
+import { hookRoutes } from './routes/hooks.ts';
+import { reservationRoutes } from './routes/reservations.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { openApiRoute } from './routes/openapi.ts';
+import { reportRoutes } from './routes/report.ts';
+import { runRoutes } from './routes/runs.ts';
 import { headerName, validatorCompiler } from './validation.ts';
 import { registerWebDriverRoutes } from '../webdriver/routes.ts';
-import type { WebDriverService } from '../webdriver/webdriver-service.ts';
-
-export interface ApiDeps {
-  controlPlane: ControlPlane;
-  artifacts: ArtifactStore;
-  /** Agents present it when they upload artifacts. */
-  agentToken?: string;
-  /** Limit of JSON request bodies (artifact uploads have their own). */
-  bodyLimitBytes?: number;
-  /** Bearer tokens on `/api/*`; off by default so a single-user lab needs no setup. */
-  auth?: AuthOptions;
-  /** Tokens to check against; defaults to the control plane store's table. */
-  tokens?: TokensRepo;
-  /** Inventory and live states for the device routes; without it they answer 503. */
-  devices?: DevicesProvider;
-  /** The failure-prediction report at /api/report; without it the route answers 503. */
-  report?: ReportProvider;
-  /**
-   * Failure triage of a run's failed jobs, by job id (the lab history service's `triageRun`); without it
-   * results carry `triage: null`.
-   */
-  triage?: RunTriageProvider;
-  /**
-   * `file:line:column: message` of each suite file the control plane started without (`--allow-broken`):
-   * a submit or preview is refused (422, field `suites`) unless it says `?allowBroken=true`.
-   */
-  suiteProblems?: () => readonly string[];
-  /** The WebDriver endpoint at `/wd/hub` (harness/webdriver/); without it there is none. */
-  webdriver?: WebDriverService;
-  /** Serve the dashboard at `/` (default true). */
-  dashboard?: boolean;
-  /**
-   * The process's log (harness/log/logger.ts): requests that fail (5xx, with their cause), refused ones
-   * (4xx, at info) and the rest (debug), each with its request id. Without it the API logs nothing.
-   */
-  logger?: Logger;
-}
 
 /** The request id header: a client's own id is kept (if it looks like one), else one is made; always answered. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -239,13 +200,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   registerAuth(app, tokens, deps.auth ?? { enabled: false });
   // The generator collects routes as they are declared: it is registered first, the routes after it.
   app.register(swagger, swaggerOptions);
+  // Each route module is a plugin in a context of its own, under this one: the hooks, the error handler
+  // and the parsers above apply to them all; whatever a module adds (a parser, a hook) stays in its own.
   app.register(async (api) => {
-    registerRunRoutes(api, deps);
-    registerArtifactRoutes(api, deps);
-    registerDeviceRoutes(api, deps);
-    registerOpenApiRoute(api);
-    registerReportRoutes(api, deps);
-    registerHistoryExportRoutes(api, deps);
+    api.register(runRoutes, deps);
+    api.register(artifactRoutes, deps);
+    api.register(deviceRoutes, deps);
+    api.register(openApiRoute);
+    api.register(reportRoutes, deps);
+    api.register(historyExportRoutes, deps);
     api.withTypeProvider<ZodTypeProvider>().get(
       '/api/health',
       {
@@ -258,9 +221,19 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       async () => ({ ok: true as const }),
     );
   });
-  registerMetricsRoute(app, metrics, { auth: deps.auth?.enabled ?? false, tokens });
+  app.register(metricsRoute, { metrics, auth: deps.auth?.enabled ?? false, tokens });
   if (deps.webdriver)
-    registerWebDriverRoutes(app, deps.webdriver, { auth: deps.auth?.enabled ?? false, tokens });
+    registerWebDriverRoutes(app, deps.webdriver, {
+      auth: deps.auth?.enabled ?? false,
+      tokens,
+      ...(deps.reservations ? { reservations: deps.reservations.service } : {}),
+    });
   if (deps.dashboard !== false) registerDashboard(app);
+  if (deps.hooks) app.register(hookRoutes, { hooks: deps.hooks });
+  if (deps.reservations)
+    app.register(reservationRoutes, {
+      reservations: deps.reservations.service,
+      maxMs: deps.reservations.maxMs,
+    });
   return app;
 }

@@ -7,6 +7,8 @@ export type DeviceView = DeviceRecord & {
   reason?: string;
   /** The agent or worker holding the device's lease, when one does. */
   leaseHolder?: string;
+  /** Reserved for a person (harness/webdriver/reservation-service.ts): by which partner, until when. */
+  reservation?: { partner: string; until: number };
 };
 
 /** The inventory and its state machine, behind the API's device routes (wired by the control plane). */

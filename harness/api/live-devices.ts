@@ -15,7 +15,11 @@ import type { DevicesProvider, DeviceView } from './devices-provider.ts';
 export function liveDevicesProvider(
   redis: Redis,
   inventory: readonly DeviceRecord[],
-  options: { prefix?: string } = {},
+  options: {
+    prefix?: string;
+    /** Which devices are reserved, by whom and until when (the reservation service's `byDevice`). */
+    reservations?: () => Promise<ReadonlyMap<string, { partner: string; until: number }>>;
+  } = {},
 ): DevicesProvider {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const states = new DeviceStateStore(redis, { prefix });
@@ -23,9 +27,13 @@ export function liveDevicesProvider(
     states.transition(id, to, reason, by ?? 'api');
   return {
     async list(): Promise<DeviceView[]> {
-      const live = await liveStatus(redis, [...inventory], prefix);
+      const [live, reserved] = await Promise.all([
+        liveStatus(redis, [...inventory], prefix),
+        options.reservations?.() ?? new Map<string, { partner: string; until: number }>(),
+      ]);
       return inventory.map((d, i) => {
         const status = live[i]!;
+        const reservation = reserved.get(d.id);
         return {
           // The whole record: the inventory's secretCapabilities too, not only the usual secret key
           // names, and URL credentials anywhere (an Appium hub URL with its access key).
@@ -35,6 +43,7 @@ export function liveDevicesProvider(
           // source too; this is the API's own).
           ...(status.reason ? { reason: redactText(status.reason) } : {}),
           ...(status.holder ? { leaseHolder: status.holder } : {}),
+          ...(reservation ? { reservation } : {}),
         };
       });
     },

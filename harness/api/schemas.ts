@@ -244,6 +244,8 @@ export const deviceViewSchema = z.object({
   reason: z.string().optional(),
   /** The agent or worker holding the device's lease, when one does. */
   leaseHolder: z.string().optional(),
+  /** Reserved for a person: by which partner and until when (epoch ms); every token sees it. */
+  reservation: z.object({ partner: z.string(), until: z.number() }).optional(),
 });
 
 /** The answer to POST /api/runs/preview: the plan a run request would get, nothing created. */

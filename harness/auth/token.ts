@@ -1,16 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-/** A recognisable prefix lets secret scanners find leaked devlab tokens. */
-export const TOKEN_PREFIX = 'dlb_';
-
-/** 32 random bytes: far beyond guessing range, so the rate limit only has to stop noise, not brute force. */
-export function generateToken(): string {
-  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
-}
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Whether a request's `Authorization` header carries `token`, compared in constant time. */
 export function bearerMatches(header: string | undefined, token: string): boolean {

@@ -36,7 +36,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'devices',
     term: 'devices',
-    description: 'the device inventory, live state and health',
+    description: 'the device inventory, live state, health and reservations',
     load: async () => (await import('./commands/devices.ts')).registerDevicesCommands,
   },
   {

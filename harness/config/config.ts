@@ -142,6 +142,8 @@ export const configSchema = z
         queueTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
         /** A session that gets no command for this long is ended and its device freed (a client that died). */
         idleTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
+        /** The longest a device reservation may last (`devlab devices reserve --for`); at most 7 days. */
+        maxReservationMs: z.coerce.number().int().min(1000).max(604_800_000),
       })
       .strict(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -187,7 +189,7 @@ const DEFAULTS: DevlabConfig = {
     githubApiUrl: 'https://api.github.com',
     githubRepos: {},
   },
-  webdriver: { queueTimeoutMs: 300_000, idleTimeoutMs: 120_000 },
+  webdriver: { queueTimeoutMs: 300_000, idleTimeoutMs: 120_000, maxReservationMs: 28_800_000 },
   logLevel: 'info',
   components: {},
 };
@@ -224,6 +226,7 @@ const ENV_FIELDS: Record<string, string[]> = {
   DEVLAB_HOOKS_GITHUB_REPOS: ['hooks', 'githubRepos'],
   DEVLAB_WEBDRIVER_QUEUE_TIMEOUT_MS: ['webdriver', 'queueTimeoutMs'],
   DEVLAB_WEBDRIVER_IDLE_TIMEOUT_MS: ['webdriver', 'idleTimeoutMs'],
+  DEVLAB_WEBDRIVER_MAX_RESERVATION_MS: ['webdriver', 'maxReservationMs'],
   DEVLAB_SUITES: ['suites'],
   DEVLAB_INVENTORY: ['inventory'],
 };

@@ -9,6 +9,8 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard/hooks.js': { file: 'hooks.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/table.js': { file: 'table.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard/reservations.js': { file: 'reservations.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/dashboard/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };

@@ -9,6 +9,7 @@ import { initBackend } from '../../analysis/backend.ts';
 import { AppiumServer, appiumMain, appiumStatus } from '../../devices/appium/appium-server.ts';
 import type { DevlabConfig } from '../config/config.ts';
 import type { Check } from './check.ts';
+import { headlessChromiumCheck, jobQueueCheck, storeFileCheck } from './runtime-checks.ts';
 
 const run = promisify(execFile);
 const SETUP = 'bash harness/setup/setup.sh';
@@ -222,8 +223,11 @@ export function allChecks(config: DevlabConfig): Check[] {
     dockerCheck(config),
     appiumCheck(config),
     chromiumCheck(config),
+    headlessChromiumCheck(config),
+    jobQueueCheck(config),
     tfBackendCheck(),
     dataDirCheck(config),
+    storeFileCheck(config),
     diskCheck(config),
   ];
 }

@@ -5,7 +5,7 @@ import { rankedBy, rankOrder, scorePairs } from '../../analysis/ranking/rank.ts'
 import { explainPair } from '../../analysis/ranking/reasons.ts';
 import type { Ranker, RankPair, RankScore } from '../planner/ranker.ts';
 import { type ComponentMap, changedComponents, componentMatcher } from './change-components.ts';
-import { ALL_PARTNERS } from './query-stats.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 
 /** Pairs explained in detail; the rest get a score only (reasons cost more than scores). */
 const EXPLAIN_TOP = 200;

@@ -1,4 +1,4 @@
-import { comparePairs, type Cycle, type CyclePair } from '../../analysis/history/cycles.ts';
+import { comparePairs, type Cycle, type CyclePair, pairKey } from '../../analysis/history/cycles.ts';
 import { type HistoryRow, isFailure, isOutcome } from '../../analysis/history/row.ts';
 import { historyVerdict } from '../protocol/verdict.ts';
 import type { FinishedJob } from '../store/history-repo.ts';
@@ -42,7 +42,7 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
     // An infrastructure error, a skip or a block says nothing about the test (analysis/history/row.ts).
     if (!verdict || !isOutcome(verdict)) continue;
     const failed = isFailure(verdict);
-    const key = `${job.testId}\u0000${job.deviceId}`;
+    const key = pairKey(job.testId, job.deviceId);
     const p = pairs.get(key);
     if (p) {
       p.mixed ||= p.failed !== failed || verdict === 'flaky';
@@ -56,6 +56,7 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
       failed,
       mixed: verdict === 'flaky',
       durationS: job.durationMs / 1000,
+      key,
     };
     if (job.model) pair.deviceModel = job.model;
     if (job.firmware) pair.firmware = job.firmware;

@@ -5,8 +5,11 @@ import type { HistoryStateData } from '../../analysis/features/state.ts';
 import type { QueryStatsData } from './query-stats.ts';
 import type { RunTriageData } from './run-triage.ts';
 
-/** Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead. */
-export const SNAPSHOT_FORMAT = 4;
+/**
+ * Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead.
+ * 5: the state's change statistics hold pooled counts (analysis/features/change.ts).
+ */
+export const SNAPSHOT_FORMAT = 5;
 
 /** The lab history service's state on disk, and the moment up to which it holds every finished job and run. */
 export interface HistorySnapshot {

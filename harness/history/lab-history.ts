@@ -10,7 +10,8 @@ import { type ComponentMap, changedComponents, componentMatcher } from './change
 import { DurationStats } from './duration-stats.ts';
 import { runCycle } from './history-rows.ts';
 import { readSnapshot, writeSnapshot, type HistorySnapshot, SNAPSHOT_FORMAT } from './history-snapshot.ts';
-import { ALL_PARTNERS, QueryStats } from './query-stats.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
+import { QueryStats } from './query-stats.ts';
 import { RunTriage, triageByJob } from './run-triage.ts';
 
 /** The one history window of a lab (config `history`). */

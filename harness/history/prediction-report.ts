@@ -1,5 +1,4 @@
 import type { ReportData } from '../../analysis/report/build.ts';
-import type { ReportProvider } from '../api/routes/report.ts';
 import type { LabHistory } from './lab-history.ts';
 import type { ModelTrainer } from './model-trainer.ts';
 import { siblingModule } from '../config/project-root.ts';
@@ -7,6 +6,12 @@ import { runInProcess } from './run-in-process.ts';
 import type { ReportJob } from './report-worker.ts';
 
 const REPORT_WORKER = siblingModule('report-worker', import.meta.url);
+
+/** The failure-prediction report as HTML and as data, of one partner's runs or (null) the lab's (`/api/report`). */
+export interface ReportProvider {
+  html(partner: string | null): Promise<string>;
+  data(partner: string | null): Promise<ReportData>;
+}
 
 type Built = { data: ReportData; html: string };
 

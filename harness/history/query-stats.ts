@@ -1,5 +1,6 @@
 import type { HistoryScope, TestHistoryAccessor } from '../../suites/query/history.ts';
 import { MAX_FAILED_IN_LAST } from '../../suites/query/test-fields.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 import { isTestFailure, type QueryVerdict, queryVerdict, type Verdict } from '../protocol/verdict.ts';
 
 /** What one finished job tells the history fields. */
@@ -19,9 +20,6 @@ const BUCKETS = 12;
 /** `flaky` looks at the test's last 20 finished jobs. */
 const FLAKY_JOBS = 20;
 const FLAKY_MASK = (1 << FLAKY_JOBS) - 1;
-/** Partner key of the lab-wide statistics (every partner's results): what admins read. */
-export const ALL_PARTNERS = '*';
-
 /**
  * Runs and failures of one test in one scope, per time bucket, plus its recent runs and last verdict.
  * Plain data (no class), so that a snapshot (v8 serialization) restores it as it was.
@@ -116,6 +114,23 @@ function scoped(map: Map<string, ScopeStats>, key: string): ScopeStats {
   return s;
 }
 
+/** One finished job into one test's statistics (of its partner, or lab-wide). */
+function recordTest(
+  t: TestStats,
+  job: QueryJob,
+  run: number,
+  bucket: number,
+  verdict: QueryVerdict,
+  failed: boolean,
+  flaky: number,
+): void {
+  recordIn(t.all, run, bucket, verdict, failed);
+  recordIn(scoped(t.device, job.deviceId), run, bucket, verdict, failed);
+  recordIn(scoped(t.model, job.model), run, bucket, verdict, failed);
+  recordIn(scoped(t.platform, job.platform), run, bucket, verdict, failed);
+  t.flakyBits = ((t.flakyBits << 1) | flaky) & FLAKY_MASK;
+}
+
 /** What a snapshot of the history fields holds (plain data: Maps, arrays, numbers). */
 export interface QueryStatsData {
   partners: Map<string, Map<string, TestStats>>;
@@ -164,14 +179,9 @@ export class QueryStats {
     }
     const bucket = Math.floor(job.finishedAt / this.bucketMs);
     const failed = isTestFailure(job.verdict);
-    for (const partner of [ALL_PARTNERS, job.partner]) {
-      const t = this.testStats(partner, job.testId);
-      recordIn(t.all, run, bucket, verdict, failed);
-      recordIn(scoped(t.device, job.deviceId), run, bucket, verdict, failed);
-      recordIn(scoped(t.model, job.model), run, bucket, verdict, failed);
-      recordIn(scoped(t.platform, job.platform), run, bucket, verdict, failed);
-      t.flakyBits = ((t.flakyBits << 1) | (job.verdict === 'flaky' ? 1 : 0)) & FLAKY_MASK;
-    }
+    const flaky = job.verdict === 'flaky' ? 1 : 0;
+    recordTest(this.testStats(ALL_PARTNERS, job.testId), job, run, bucket, verdict, failed, flaky);
+    recordTest(this.testStats(job.partner, job.testId), job, run, bucket, verdict, failed, flaky);
   }
 
   /** The history fields as a partner sees them (its own results), or lab-wide with ALL_PARTNERS. */

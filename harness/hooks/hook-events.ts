@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ALL_PARTNERS } from '../history/query-stats.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 import { isTestFailureName } from '../protocol/verdict.ts';
 import type { StoredEvent } from '../store/events-repo.ts';
 import type { HookEvent, HookRow, HooksRepo } from '../store/hooks-repo.ts';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { NotFoundError, RequestError } from '../errors.ts';
-import { ALL_PARTNERS } from '../history/query-stats.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 import {
   HOOK_EVENTS,
   type HookEvent,

@@ -1,11 +1,6 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { AppiumDriver } from '../../devices/appium/appium-driver.ts';
-import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
-import { AppiumSupervisor, reapAppiumLeftovers } from '../../devices/appium/appium-supervisor.ts';
-import type { AppiumLog } from '../../devices/appium/log.ts';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { DockerDriver } from '../../devices/docker/docker-driver.ts';
@@ -15,28 +10,24 @@ import { dockerSettingsSchema } from '../../devices/docker/settings.ts';
 import { healthCheck } from '../../devices/health/checks.ts';
 import { HealthMonitor } from '../../devices/health/health-monitor.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
-import { redactText, redactUrl } from '../../devices/redact.ts';
+import { redactText } from '../../devices/redact.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { loadCatalog } from '../../suites/catalog/catalog.ts';
 import { startReferenceApp } from '../../suites/reference-app/server.ts';
 import { Agent } from '../agent/agent.ts';
 import { agentSinkOptions, HttpArtifactSink } from '../agent/artifact-sink.ts';
 import type { DevlabConfig } from '../config/config.ts';
+import { localAppiumUrl } from '../config/local-appium.ts';
 import { redisConnection } from '../queue/connection.ts';
 import { labKeys } from '../queue/names.ts';
+import { AgentRelay } from '../webdriver/agent-relay.ts';
 import { createLogger } from '../log/logger.ts';
-
-/** Same scheme, host and port (a device's URL may add a path or credentials). */
-function sameServer(a: string, b: string): boolean {
-  try {
-    const x = new URL(a);
-    const y = new URL(b);
-    const host = (h: string) => (h === 'localhost' ? '127.0.0.1' : h);
-    return x.protocol === y.protocol && host(x.hostname) === host(y.hostname) && x.port === y.port;
-  } catch {
-    return false;
-  }
-}
+import {
+  appiumServerUrl,
+  reapAppiumOfPreviousLife,
+  sameServer,
+  superviseAppiumServers,
+} from './agent-appium.ts';
 
 export interface AgentServiceOptions {
   agentId: string;
@@ -59,115 +50,6 @@ export interface AgentService {
   close(): Promise<void>;
 }
 
-const appiumServerUrl = (device: DeviceRecord): string =>
-  String((device.settings as { server?: string }).server ?? '');
-
-/**
- * The local Appium servers the devices point at that do not answer now, to be started: loopback URLs only.
- * A hub URL with credentials is someone else's (a tunnel or an authenticating proxy): devlab never starts
- * one there.
- */
-async function appiumServersToStart(
-  devices: readonly DeviceRecord[],
-  log: (line: string) => void,
-): Promise<URL[]> {
-  const urls = new Set(devices.filter((d) => d.driver === 'appium').map(appiumServerUrl));
-  const missing: URL[] = [];
-  for (const url of urls) {
-    const parsed = new URL(url);
-    if (!['127.0.0.1', 'localhost'].includes(parsed.hostname) || (await appiumStatus(url))) continue;
-    if (parsed.username || parsed.password) {
-      log(`Appium hub ${redactUrl(url)} does not answer; not starting one there (its URL has credentials)`);
-      continue;
-    }
-    missing.push(parsed);
-  }
-  return missing;
-}
-
-const appiumServerOptions = (config: DevlabConfig, url: URL) => ({
-  host: '127.0.0.1',
-  port: Number(url.port),
-  appiumHome: config.appium.home,
-  logFile: `${config.home}/logs/appium-${url.port}.log`,
-});
-
-/**
- * Local Appium servers these devices point at: started when not already running (unsupervised: the demo
- * starts them once for its agents and stops them at its end).
- */
-export async function ensureAppiumServers(
-  config: DevlabConfig,
-  devices: readonly DeviceRecord[],
-  log: (line: string) => void = () => {},
-): Promise<AppiumServer[]> {
-  const started: AppiumServer[] = [];
-  for (const url of await appiumServersToStart(devices, log))
-    started.push(await new AppiumServer(appiumServerOptions(config, url)).start());
-  return started;
-}
-
-/** The folder where an agent records the Appium servers it runs, one pid file per port. */
-export function agentAppiumDir(config: DevlabConfig, agentId: string): string {
-  return path.join(config.home, 'agents', agentId.replace(/[^A-Za-z0-9._-]/g, '_'), 'appium');
-}
-
-/**
- * Kills what the Appium servers an earlier life of this agent started left running (it was killed -9 and
- * could not stop them): each pid file's process group, if it still is that server's.
- */
-export async function reapAppiumOfPreviousLife(
-  config: DevlabConfig,
-  agentId: string,
-  log: AppiumLog,
-): Promise<number> {
-  const dir = agentAppiumDir(config, agentId);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    log.error(
-      { component: 'appium', dir, err: (err as Error).message },
-      `cannot look for Appium servers left by a previous life in ${dir}`,
-    );
-    return 0;
-  }
-  let killed = 0;
-  for (const file of files)
-    killed += (await reapAppiumLeftovers(path.join(dir, file), log))?.killed.length ?? 0;
-  return killed;
-}
-
-/**
- * The local Appium servers this agent's devices need and that do not run yet, started and supervised:
- * restarted when they die, their process group recorded for the next life (see `AppiumSupervisor`).
- */
-export async function superviseAppiumServers(
-  config: DevlabConfig,
-  agentId: string,
-  devices: readonly DeviceRecord[],
-  options: { log: AppiumLog; onRestarted?(url: string): void; lineLog?: (line: string) => void },
-): Promise<AppiumSupervisor[]> {
-  const started: AppiumSupervisor[] = [];
-  try {
-    for (const url of await appiumServersToStart(devices, options.lineLog ?? (() => {}))) {
-      const supervisor = new AppiumSupervisor({
-        server: appiumServerOptions(config, url),
-        pidFile: path.join(agentAppiumDir(config, agentId), `appium-${url.port}.pid`),
-        log: options.log,
-        onRestarted: (server) => options.onRestarted?.(server.url),
-      });
-      started.push(supervisor);
-      await supervisor.start();
-    }
-  } catch (err) {
-    await Promise.all(started.map((s) => s.stop()));
-    throw err;
-  }
-  return started;
-}
-
 /**
  * `devlab agent`: reaps containers of its previous life, starts what its devices need (Appium, the
  * reference app), watches their health and takes jobs for them.
@@ -177,7 +59,8 @@ export async function startAgentService(
   options: AgentServiceOptions,
 ): Promise<AgentService> {
   const log = options.log ?? (() => {});
-  const inventory = loadInventory(options.inventoryFile);
+  // An Appium device that names no server is driven through this host's local one (DEVLAB_APPIUM_PORT).
+  const inventory = loadInventory(options.inventoryFile, { localAppiumUrl: localAppiumUrl(config) });
   const owned = inventory.filter((d) => d.host === options.agentId);
   if (owned.length === 0)
     log(`agent ${options.agentId} owns no device in the inventory; it will take no jobs`);
@@ -294,9 +177,13 @@ export async function startAgentService(
     log,
     logger,
   });
+  // The control plane's /wd/hub sessions on this agent's Appium devices are driven through it.
+  const relay = new AgentRelay({ agentId: options.agentId, devices: owned, redis, keys, logger });
   try {
     await agent.start();
+    await relay.start();
   } catch (err) {
+    await relay.stop();
     await agent
       .stop()
       .catch((stopErr: unknown) =>
@@ -316,6 +203,7 @@ export async function startAgentService(
       // No Appium restart while the agent stops: its sessions end first, then the servers (bounded).
       for (const server of appiumServers) server.stopRestarting();
       await health.stop();
+      await relay.stop();
       await agent.stop();
       await registry.dispose();
       await app?.close();

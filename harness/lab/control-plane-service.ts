@@ -6,11 +6,10 @@ import { loadInventory } from '../../devices/inventory/load.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { buildApi } from '../api/app.ts';
 import { liveDevicesProvider } from '../api/live-devices.ts';
-import { registerHookApi } from '../api/routes/hooks.ts';
-import type { ReportProvider } from '../api/routes/report.ts';
 import { ArtifactStore } from '../artifacts/artifact-store.ts';
 import { createLogger } from '../log/logger.ts';
 import type { DevlabConfig } from '../config/config.ts';
+import { localAppiumUrl } from '../config/local-appium.ts';
 import { historyRanker } from '../history/history-ranker.ts';
 import { HookService } from '../hooks/hook-service.ts';
 import { snapshotPath } from '../history/history-snapshot.ts';
@@ -23,14 +22,18 @@ import { ControlPlane } from '../server/control-plane.ts';
 import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import { closeLeftoverSessions } from '../webdriver/session-store.ts';
 import { WebDriverService } from '../webdriver/webdriver-service.ts';
+import { RelayClient } from '../webdriver/relay-channel.ts';
+import { SessionHealth } from '../webdriver/session-health.ts';
+import { SessionDrops } from '../../devices/health/session-drops.ts';
+import { ReservationService } from '../webdriver/reservation-service.ts';
 import { migrateCatalog } from '../store/catalog-repo.ts';
 import { Checkpointer } from '../store/checkpointer.ts';
 import { storePath } from '../store/database.ts';
 import { Store } from '../store/store.ts';
 import { describeProblem } from '../../suites/catalog/load-problems.ts';
 import { LabCatalog } from './lab-catalog.ts';
-import { LabDevices } from './lab-devices.ts';
-import { predictionReport } from '../history/prediction-report.ts';
+import { LabDevices } from '../inventory/lab-devices.ts';
+import { predictionReport, type ReportProvider } from '../history/prediction-report.ts';
 
 export interface ControlPlaneServiceOptions {
   suites?: string[];
@@ -67,6 +70,8 @@ export interface ControlPlaneService {
   hooks: HookService;
   /** The WebDriver endpoint (`/wd/hub`): clients' own Appium sessions on lab devices. */
   webdriver: WebDriverService;
+  /** Devices reserved for a person (`devlab devices reserve`), each with its WebDriver URL. */
+  reservations: ReservationService;
   api: FastifyInstance;
   redis: Redis;
   close(): Promise<void>;
@@ -83,7 +88,7 @@ export async function startControlPlaneService(
     warn: (line, problem) =>
       options.logger ? options.logger.warn({ file: problem.file }, line) : options.log?.(line),
   });
-  const inventory = loadInventory(options.inventoryFile);
+  const inventory = loadInventory(options.inventoryFile, { localAppiumUrl: localAppiumUrl(config) });
   const store = Store.open(storePath(config.home));
   migrateCatalog(store.db);
   catalog.sync(store);
@@ -174,7 +179,11 @@ export async function startControlPlaneService(
     logger: options.logger ?? createLogger('server', config.logLevel),
   });
   const report = predictionReport(storePath(config.home), history, trainer, options.log);
+  // Sessions on a device whose agent relays go through that agent (its Appium is often on its loopback).
+  const relay = await new RelayClient(redis, keys, webdriverLog).start();
   const webdriver = new WebDriverService({
+    relay,
+    health: new SessionHealth(new SessionDrops(redis, deviceStates), webdriverLog),
     store,
     devices,
     leases: new LeaseManager(redis, { prefix: keys.keyPrefix }),
@@ -185,6 +194,17 @@ export async function startControlPlaneService(
     logger: webdriverLog,
   });
   webdriver.start();
+  const reservations = new ReservationService({
+    redis,
+    keys,
+    leases: new LeaseManager(redis, { prefix: keys.keyPrefix }),
+    devices,
+    webdriver,
+    maxMs: config.webdriver.maxReservationMs,
+    logger: webdriverLog,
+  });
+  // The reservations a previous life made go on (their leases and records are in Redis): their ends again.
+  await reservations.start();
   const auth = options.auth ?? config.api.auth;
   if (auth && !options.agentToken) {
     throw new Error(
@@ -196,15 +216,19 @@ export async function startControlPlaneService(
     artifacts,
     ...(options.agentToken ? { agentToken: options.agentToken } : {}),
     auth: { enabled: auth },
-    devices: liveDevicesProvider(redis, devices.inventory, { prefix: keys.keyPrefix }),
+    devices: liveDevicesProvider(redis, devices.inventory, {
+      prefix: keys.keyPrefix,
+      reservations: () => reservations.byDevice(),
+    }),
     report,
     webdriver,
+    reservations: { service: reservations, maxMs: config.webdriver.maxReservationMs },
     // Failure triage of a run's results, from the history service's incremental state (O(failed jobs)).
     triage: (run, jobs) => history.triageRun(run, jobs),
     suiteProblems: () => catalog.catalog.problems.map((p) => describeProblem(p)),
+    hooks,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  registerHookApi(api, { hooks });
   const url = await api.listen({ host: config.api.host, port: options.port ?? config.api.port });
   if (!config.hooks.publicUrl) publicUrl = url;
   return {
@@ -218,11 +242,15 @@ export async function startControlPlaneService(
     report,
     hooks,
     webdriver,
+    reservations,
     api,
     redis,
     async close() {
       // First: a session waiting for a device would hold its request, and the API's close, for minutes.
+      // Reservations go on in Redis (and end there by themselves): only their timers stop.
+      reservations.close();
       await webdriver.close();
+      await relay.close();
       await api.close();
       // Deliveries in flight end here; their retries wait in Redis for the next start.
       await hooks.close();

@@ -3,7 +3,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { AppiumServer } from '../../devices/appium/appium-server.ts';
-import { ensureAppiumServers } from './agent-service.ts';
+import { ensureAppiumServers } from './agent-appium.ts';
 import { type DevlabConfig, configSchema } from '../config/config.ts';
 import type { RunRequestInput } from '../protocol/run-request.ts';
 import { isRunOver, type RunStatus } from '../store/runs-repo.ts';

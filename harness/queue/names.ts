@@ -25,10 +25,20 @@ export interface LabKeys extends DeviceKeys {
   poolMap: string;
   /** Told when the pool → queue map was published again, so agents check theirs. */
   poolMapChannel: string;
+  /** The WebDriver relay's requests to an agent (a list; harness/webdriver/relay-channel.ts). */
+  relayRequests(agentId: string): string;
+  /** An agent relaying WebDriver commands: its devices, kept while it lives (a key with a TTL). */
+  relayAgent(agentId: string): string;
+  /** Where agents answer one control plane's relayed WebDriver commands (pub/sub). */
+  relayReplies(instance: string): string;
   /** The semaphore of a partner's concurrency cap. */
   partnerCap(partner: string): string;
   /** The semaphore of a run's `maxParallel` cap. */
   runCap(runId: string): string;
+  /** A device reservation (JSON, expiring with it; harness/webdriver/reservation-store.ts). */
+  reservation(id: string): string;
+  /** The lab's reservations by when they end (a sorted set of ids). */
+  reservations: string;
   /** A SCAN pattern matching every key of the lab, and no other lab's (see remove-lab-keys.ts). */
   pattern: string;
 }
@@ -48,8 +58,13 @@ export function labKeys(prefix = 'devlab'): LabKeys {
     deadReportStream: `${keyPrefix}reports:dead`,
     poolMap: `${keyPrefix}pool-map`,
     poolMapChannel: `${prefix}:pool-map`,
+    relayRequests: (agentId) => `${keyPrefix}relay:${agentId}:requests`,
+    relayAgent: (agentId) => `${keyPrefix}relay:${agentId}:agent`,
+    relayReplies: (instance) => `${prefix}:relay-replies:${instance}`,
     partnerCap: (partner) => `${keyPrefix}cap:partner:${partner}`,
     runCap: (runId) => `${keyPrefix}cap:run:${runId}`,
+    reservation: (id) => `${keyPrefix}reservation:${id}`,
+    reservations: `${keyPrefix}reservations`,
     // BullMQ names a queue's keys `<queuePrefix>:<queue>:...`: they start with `keyPrefix` too.
     pattern: `${globLiteral(keyPrefix)}*`,
   };

@@ -3,8 +3,11 @@ import type { Redis } from 'ioredis';
 import type { JobPayload } from '../protocol/job.ts';
 import { attemptJobId, type LabKeys, poolQueueName } from './names.ts';
 
-/** Attempts added to a queue in one Redis round trip. */
-const ENQUEUE_SLICE = 500;
+/**
+ * Attempts added to a queue in one Redis round trip. BullMQ builds a slice's commands in one go on the
+ * event loop (about 0.1 ms per attempt at 1M finished jobs); 200 keeps that turn near 20 ms.
+ */
+const ENQUEUE_SLICE = 200;
 
 /** Jobs read at each end of a queue for the age of its oldest waiting job (see `depths`). */
 const AGE_SAMPLE = 10;

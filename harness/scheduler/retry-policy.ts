@@ -1,10 +1,5 @@
-import { type AttemptStatus, isTestFailureStatus, type Verdict } from '../protocol/verdict.ts';
-
-export interface AttemptSummary {
-  attempt: number;
-  status: AttemptStatus;
-  deviceId: string | null;
-}
+import { isTestFailureStatus, type Verdict } from '../protocol/verdict.ts';
+import type { AttemptSummary } from '../store/attempts-repo.ts';
 
 export type NextStep =
   | { kind: 'final'; verdict: Verdict }

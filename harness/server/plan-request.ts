@@ -5,7 +5,7 @@ import { isQueryError } from '../../suites/query/errors.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { noMatchMessage } from '../../suites/query/no-match.ts';
 import { RequestError, UnprocessableRequestError } from '../errors.ts';
-import { ALL_PARTNERS } from '../history/query-stats.ts';
+import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 import { type Plan, planRun } from '../planner/planner.ts';
 import type { DurationEstimator, Ranker } from '../planner/ranker.ts';
 import { type RunRequest, type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';

@@ -1,8 +1,14 @@
 import { redactText } from '../../devices/redact.ts';
-import type { AttemptSummary } from '../scheduler/retry-policy.ts';
 import type { AttemptReport, CaseResult } from '../protocol/job.ts';
 import type { AttemptStatus } from '../protocol/verdict.ts';
 import type { Db } from './database.ts';
+
+/** What the retry policy (scheduler/retry-policy.ts) reads of one attempt. */
+export interface AttemptSummary {
+  attempt: number;
+  status: AttemptStatus;
+  deviceId: string | null;
+}
 
 export interface AttemptRow {
   jobId: string;

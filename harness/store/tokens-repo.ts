@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { generateToken, hashToken } from '../auth/token.ts';
 import { RequestError } from '../errors.ts';
 import type { Db } from './database.ts';
+import { generateToken, hashToken } from './token-secret.ts';
 
 export const TOKEN_ROLES = ['partner', 'admin'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];

@@ -2,12 +2,7 @@ import type { Logger } from 'pino';
 import type { DeviceRecord } from '../../devices/device.ts';
 import type { LeaseHeartbeat } from '../../devices/lease/heartbeat.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
-import {
-  type AppiumProxySession,
-  DeviceLostError,
-  type ProxiedAnswer,
-  sessionGone,
-} from './session-proxy.ts';
+import { DeviceLostError, type ProxiedAnswer, type SessionProxy, sessionGone } from './session-proxy.ts';
 import { bodySummary, CommandLog, errorCode, storeArtifacts } from './session-recording.ts';
 import type { EndedSession, SessionOutcome, SessionStore } from './session-store.ts';
 import { WebDriverError } from './webdriver-error.ts';
@@ -30,7 +25,7 @@ export interface LiveSessionDeps {
   idleTimeoutMs: number;
   log: Logger;
   /** The session is over and its device free: the service forgets it and offers the device again. */
-  onEnded(session: LiveSession, outcome: SessionOutcome): void;
+  onEnded(session: LiveSession, outcome: SessionOutcome, message: string): void;
 }
 
 export interface LiveSessionFields {
@@ -39,7 +34,8 @@ export interface LiveSessionFields {
   runId: string;
   jobId: string;
   device: DeviceRecord;
-  proxy: AppiumProxySession;
+  /** Straight to the device's Appium server, or through its agent's relay. */
+  proxy: SessionProxy;
   /** Renews the device's lease while the session lives. */
   heartbeat: LeaseHeartbeat;
   startedAt: number;
@@ -95,8 +91,9 @@ export class LiveSession {
       const message = (err as Error).message;
       this.commands.add({ ...line, status: 0, ms: Date.now() - at, error: message });
       if (err instanceof DeviceLostError) {
+        const { id, runId, jobId, device, proxy } = this.fields;
         this.deps.log.warn(
-          { session: this.fields.id, device: this.fields.device.id, err: message },
+          { session: id, run: runId, job: jobId, device: device.id, via: proxy.via, err: message },
           'webdriver session: device lost',
         );
         void this.end('device lost', `device lost: ${message}`);
@@ -150,7 +147,7 @@ export class LiveSession {
       .catch((err: unknown) =>
         log.warn({ err, device: device.id }, 'webdriver session: cannot give back a lease'),
       );
-    this.deps.onEnded(this, outcome);
+    this.deps.onEnded(this, outcome, message);
     recordEnd(
       this.deps.recorded,
       { runId, jobId, deviceId: device.id, outcome, message, startedAt, endedAt },

@@ -1,6 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TokensRepo } from '../store/tokens-repo.ts';
 import { ClientAuth } from './client-auth.ts';
+import { clientGone, rawBody, sessionBody } from './client-request.ts';
+import { type ReservedSessions, registerReservedSessionRoutes } from './reservation-routes.ts';
 import { WebDriverError } from './webdriver-error.ts';
 import type { WebDriverService } from './webdriver-service.ts';
 
@@ -13,20 +15,8 @@ export interface WebDriverRouteOptions {
   /** Partner tokens required (the API's `api.auth`). */
   auth: boolean;
   tokens: TokensRepo;
-}
-
-/** Aborted when the client closes its connection before its answer was sent. */
-function clientGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('the client closed its connection'));
-  });
-  return controller.signal;
-}
-
-/** The request's body as the client sent it (text), if any. */
-function rawBody(req: FastifyRequest): string | undefined {
-  return typeof req.body === 'string' && req.body.length > 0 ? req.body : undefined;
+  /** Device reservations: sessions at `/wd/hub/reservations/<id>` (reservation-routes.ts). */
+  reservations?: ReservedSessions;
 }
 
 /**
@@ -86,15 +76,7 @@ export function registerWebDriverRoutes(
 
       wd.post('/session', hide, async (req, reply) => {
         const caller = auth.caller(req, 'session not created');
-        let body: unknown = {};
-        const text = rawBody(req);
-        if (text !== undefined) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw new WebDriverError('invalid argument', 'body: not valid JSON');
-          }
-        }
+        const body = sessionBody(req);
         return reply.send({ value: await service.create(body, caller, clientGone(reply)) });
       });
 
@@ -123,6 +105,8 @@ export function registerWebDriverRoutes(
           return reply.code(answer.status).type(answer.contentType).send(answer.body);
         },
       });
+
+      if (options.reservations) registerReservedSessionRoutes(wd, service, options.reservations, auth);
     },
     { prefix: WEBDRIVER_PATH },
   );

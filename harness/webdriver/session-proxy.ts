@@ -13,6 +13,29 @@ export interface ProxiedAnswer {
   body: string;
 }
 
+/**
+ * The command path of one client session to its Appium session on the device: straight to the device's
+ * Appium server (`AppiumProxySession`) or through the agent that owns the device (`RelayedSession`).
+ */
+export interface SessionProxy {
+  readonly appiumSessionId: string;
+  /** What Appium answered the session with. */
+  readonly capabilities: Record<string, unknown>;
+  /** `direct`, or `relay:<agent id>`. */
+  readonly via: string;
+  /** One command (`rest`: the path after `/session/<id>`); throws `DeviceLostError` when the path fails. */
+  forward(
+    method: string,
+    rest: string,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ProxiedAnswer>;
+  /** Screenshot, page source and browser log of the session as it is now (what it can give). */
+  capture(): Promise<Artifact[]>;
+  /** Ends the Appium session (bounded in time; failures are logged, never thrown). */
+  close(): Promise<void>;
+}
+
 /** The device's Appium server did not answer (refused, reset, too slow): the device is lost to the session. */
 export class DeviceLostError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -32,11 +55,11 @@ export function sessionGone(answer: ProxiedAnswer): boolean {
  * its emulation, its own chromedriver port, hub credentials as a header); commands are then sent straight
  * to `<server>/session/<appium id>/...` over keep-alive HTTP and the answer handed back unchanged.
  *
- * The control plane reaches the device's Appium URL from the inventory itself: an agent on another host
- * whose Appium listens on loopback only is not reachable this way (see README, "Run your existing Appium
- * tests on the lab").
+ * The control plane uses it for a device no agent relays (relayed-session.ts: a device whose agent lives
+ * is reached through it), and a relaying agent uses it for its own devices (agent-relay.ts).
  */
-export class AppiumProxySession {
+export class AppiumProxySession implements SessionProxy {
+  readonly via = 'direct';
   private readonly base: string;
   private readonly headers: Record<string, string>;
 

@@ -4,16 +4,20 @@ import { LeaseHeartbeat } from '../../devices/lease/heartbeat.ts';
 import type { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import type { ArtifactStore } from '../artifacts/artifact-store.ts';
 import type { DevlabConfig } from '../config/config.ts';
-import type { LabDevices } from '../lab/lab-devices.ts';
+import type { LabDevices } from '../inventory/lab-devices.ts';
 import { runRequestSchema } from '../protocol/run-request.ts';
 import type { EventBus } from '../server/event-bus.ts';
 import type { Store } from '../store/store.ts';
 import { matchDevices } from './device-match.ts';
+import { ReservationHold, type ReservedDevice } from './reservation-hold.ts';
 import { capabilityChoices } from './session-capabilities.ts';
 import { LiveSession, recordEnd } from './live-session.ts';
-import { AppiumProxySession, type ProxiedAnswer } from './session-proxy.ts';
+import type { RelayClient } from './relay-channel.ts';
+import { openSessionProxy } from './relayed-session.ts';
+import type { SessionHealth } from './session-health.ts';
+import type { ProxiedAnswer, SessionProxy } from './session-proxy.ts';
 import { SessionQueue } from './session-queue.ts';
-import { SessionStore } from './session-store.ts';
+import { type SessionOutcome, SessionStore } from './session-store.ts';
 import { WebDriverError } from './webdriver-error.ts';
 
 export interface WebDriverServiceDeps {
@@ -29,6 +33,10 @@ export interface WebDriverServiceDeps {
   logger: Logger;
   /** How often waiting sessions try their devices again (default 250 ms). */
   pollMs?: number;
+  /** The WebDriver relay: a device whose agent relays is driven through it (else straight to its Appium). */
+  relay?: RelayClient;
+  /** The device-health view: a session that lost its device counts against it (session-health.ts). */
+  health?: SessionHealth;
 }
 
 /** Who asks: a partner token's partner (`scope`), else anyone (admin, or a lab without auth). */
@@ -53,6 +61,8 @@ export class WebDriverService {
   readonly queue: SessionQueue;
   private readonly sessions = new Map<string, LiveSession>();
   private readonly endedOutcomes = new Map<string, { partner: string; outcome: string }>();
+  /** The session (opening or open) on each reservation: a reserved device serves one at a time. */
+  private readonly reservedSessions = new Map<string, { session: string; hold: ReservationHold }>();
   private readonly recorded: SessionStore;
   private readonly log: Logger;
   private unsubscribe: (() => void) | null = null;
@@ -89,11 +99,15 @@ export class WebDriverService {
     }));
   }
 
-  /** `POST /session`: waits for a device, opens the Appium session; the W3C answer's `value`. */
+  /**
+   * `POST /session`: waits for a device, opens the Appium session; the W3C answer's `value`. With
+   * `reserved` (`/wd/hub/reservations/<id>`), the reservation's device, at once, under its lease.
+   */
   async create(
     body: unknown,
     caller: Caller,
     signal: AbortSignal,
+    reserved?: ReservedDevice,
   ): Promise<{ sessionId: string; capabilities: Record<string, unknown> }> {
     const requestedAt = Date.now();
     const choices = capabilityChoices(body);
@@ -104,7 +118,11 @@ export class WebDriverService {
         `devlab:partner: this token opens sessions for partner ${caller.scope} only`,
       );
     const partner = caller.scope ?? asked ?? caller.own ?? 'default';
-    const match = matchDevices(await this.deps.devices.withStates(), choices);
+    const inventory = await this.deps.devices.withStates();
+    const match = matchDevices(
+      reserved ? inventory.filter((d) => d.id === reserved.deviceId) : inventory,
+      choices,
+    );
     const { choice } = match;
     const id = randomUUID();
     // The lease holder names the run, never the session id: every partner sees who holds a device
@@ -115,20 +133,26 @@ export class WebDriverService {
       this.deps.settings.queueTimeoutMs,
       queueS ? queueS * 1000 : Number.POSITIVE_INFINITY,
     );
-    const granted = await this.queue
-      .wait({
-        partner,
-        devices: match.devices.map((d) => d.id),
-        holder: `webdriver/${runId}`,
-        timeoutMs,
-        signal,
-      })
-      .catch((err: unknown) => {
-        this.log.info({ partner, session: id, err: (err as Error).message }, 'webdriver session not created');
-        throw err;
-      });
+    const hold = reserved ? this.claim(reserved, id) : null;
+    const granted = hold
+      ? { deviceId: hold.reserved.deviceId, lease: hold.lease, waitedMs: 0 }
+      : await this.queue
+          .wait({
+            partner,
+            devices: match.devices.map((d) => d.id),
+            holder: `webdriver/${runId}`,
+            timeoutMs,
+            signal,
+          })
+          .catch((err: unknown) => {
+            this.log.info(
+              { partner, session: id, err: (err as Error).message },
+              'webdriver session not created',
+            );
+            throw err;
+          });
     const device = match.devices.find((d) => d.id === granted.deviceId)!;
-    const heartbeat = new LeaseHeartbeat(this.deps.leases, granted.lease).start();
+    const heartbeat = hold ?? new LeaseHeartbeat(this.deps.leases, granted.lease).start();
     heartbeat.on('error', (err) =>
       this.log.warn({ err, device: device.id, session: id }, 'webdriver session: a lease renewal failed'),
     );
@@ -158,11 +182,12 @@ export class WebDriverService {
         'the lab could not record the session; try again later',
       );
     }
-    let proxy: AppiumProxySession;
+    let proxy: SessionProxy;
     try {
-      proxy = await AppiumProxySession.open(device, choice.client, {
+      proxy = await openSessionProxy(device, choice.client, {
+        relay: this.deps.relay,
         idleTimeoutMs: this.deps.settings.idleTimeoutMs,
-        log: this.log,
+        log: this.log.child({ session: id, run: runId, job: jobId, device: device.id }),
       });
     } catch (err) {
       const message = `device lost: ${device.id} gave no Appium session: ${(err as Error).message}`;
@@ -170,6 +195,7 @@ export class WebDriverService {
         { err, session: id, device: device.id, run: runId },
         'webdriver session: no Appium session',
       );
+      await this.recordHealth({ id, runId, jobId, device }, 'device lost', message);
       await this.giveBack(heartbeat, device.id);
       const ended = { runId, jobId, deviceId: device.id, startedAt, endedAt: Date.now() };
       recordEnd(this.recorded, { ...ended, outcome: 'device lost', message }, this.log);
@@ -182,10 +208,12 @@ export class WebDriverService {
         recorded: this.recorded,
         idleTimeoutMs: this.deps.settings.idleTimeoutMs,
         log: this.log,
-        onEnded: (ended, outcome) => {
+        onEnded: (ended, outcome, message) => {
           this.sessions.delete(ended.fields.id);
+          this.unclaim(ended.fields.heartbeat);
           this.remember(ended.fields.id, ended.fields.partner, outcome);
-          this.queue.poke();
+          // Counted first: a device these drops quarantine is not offered to the next session.
+          void this.recordHealth(ended.fields, outcome, message).then(() => this.queue.poke());
         },
       },
     );
@@ -195,8 +223,12 @@ export class WebDriverService {
       await session.end('aborted by client', 'aborted: the client went away before its session was opened');
       throw new WebDriverError('session not created', 'the client went away');
     }
+    if (hold?.ended) {
+      await session.end('aborted by client', hold.ended);
+      throw new WebDriverError('session not created', hold.ended);
+    }
     this.log.info(
-      { session: id, partner, device: device.id, run: runId, waitedMs: granted.waitedMs },
+      { session: id, partner, device: device.id, run: runId, waitedMs: granted.waitedMs, via: proxy.via },
       'webdriver session opened',
     );
     return {
@@ -229,6 +261,7 @@ export class WebDriverService {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.queue.close();
+    this.deps.health?.stopCounting();
     const why = 'device lost: the control plane stopped during the session';
     await Promise.all([...this.sessions.values()].map((s) => s.end('device lost', why)));
   }
@@ -246,8 +279,19 @@ export class WebDriverService {
     throw new WebDriverError('invalid session id', `no session ${id}`);
   }
 
+  /** How a session ended, in its device's health (never throws: SessionHealth logs its failures). */
+  private recordHealth(
+    s: { id: string; runId: string; jobId: string; device: { id: string } },
+    outcome: SessionOutcome,
+    message: string,
+  ): Promise<void> {
+    const on = { deviceId: s.device.id, runId: s.runId, jobId: s.jobId, session: s.id };
+    return this.deps.health?.ended(on, outcome, message) ?? Promise.resolve();
+  }
+
   /** The device goes back (a session that never opened) and is offered to the next one waiting. */
   private async giveBack(heartbeat: LeaseHeartbeat, deviceId: string): Promise<void> {
+    this.unclaim(heartbeat);
     heartbeat.stop();
     await heartbeat
       .release()
@@ -255,6 +299,35 @@ export class WebDriverService {
         this.log.warn({ err, device: deviceId }, 'webdriver session: cannot give back a lease'),
       );
     this.queue.poke();
+  }
+
+  /**
+   * A reservation ended (released or expired): its session ends (`aborted by client`, saying why); one
+   * still opening ends as soon as it is open. The device stays leased to the reservation until it gives
+   * the lease back.
+   */
+  async endReserved(reservationId: string, why: string): Promise<void> {
+    const claimed = this.reservedSessions.get(reservationId);
+    if (!claimed) return;
+    claimed.hold.end(why);
+    await this.sessions.get(claimed.session)?.end('aborted by client', why);
+  }
+
+  /** The reservation's device for a new session, or `session not created` while it has one. */
+  private claim(reserved: ReservedDevice, sessionId: string): ReservationHold {
+    const open = this.reservedSessions.get(reserved.reservationId);
+    if (open)
+      throw new WebDriverError(
+        'session not created',
+        `reservation ${reserved.reservationId} already has a session (${open.session}) on ${reserved.deviceId}: delete it first (one session at a time)`,
+      );
+    const hold = new ReservationHold(this.deps.leases, reserved);
+    this.reservedSessions.set(reserved.reservationId, { session: sessionId, hold });
+    return hold;
+  }
+
+  private unclaim(heartbeat: LeaseHeartbeat): void {
+    if (heartbeat instanceof ReservationHold) this.reservedSessions.delete(heartbeat.reserved.reservationId);
   }
 
   private remember(id: string, partner: string, outcome: string): void {

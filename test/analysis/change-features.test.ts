@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { changeRisk } from '../../analysis/features/change-risk.ts';
 import { cycleContext, cycleQueries, HistoryState, type PairQuery } from '../../analysis/features/state.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, featureMatrix } from '../../analysis/features/vector.ts';
+import {
+  CHANGE_FEATURES,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  featureMatrix,
+} from '../../analysis/features/vector.ts';
 import type { Cycle, CyclePair } from '../../analysis/history/cycles.ts';
 import { seededRandom } from '../../analysis/model/hash.ts';
 import { LogisticRegression } from '../../analysis/model/logistic.ts';
@@ -56,6 +62,9 @@ describe('change features', () => {
     const c0 = cycle(0);
     const ranked = featureMatrix(state, cycleQueries(c0), cycleContext(c0));
     expect(col(ranked, 0, 'change_test_model_lift')).toBe(0);
+    // What earlier cycles taught about changes is 0; the change itself (its size, the test's component) is not.
+    for (const name of CHANGE_FEATURES.filter((n) => n !== 'change_size' && n !== 'component_changed'))
+      expect(col(ranked, 0, name)).toBe(0);
     state.update(c0);
 
     // Revealed: a drm change now raises player/t1 on m1, and only when drm is what changed.
@@ -98,5 +107,39 @@ describe('change features', () => {
     const x2 = featureMatrix(quiet, [T1_M1], { changed: ['drm'] });
     expect(col(x2, 0, 'change_test_model_lift')).toBe(0);
     expect(col(x2, 0, 'change_test_lift')).toBe(0);
+  });
+
+  it('learn a hidden dependency as a smoothed excess rate: per test, per device model, and how often a change broke anything', () => {
+    const state = new HistoryState();
+    for (let i = 0; i < 60; i++) state.update(cycle(i));
+    const x = (q: PairQuery, changed: string[]) => featureMatrix(state, [q], { changed });
+    const m2 = { ...T1_M1, device: 'm2-1', deviceModel: 'm2' };
+    // drm broke player/t1 in about half its drm-cycle runs (m1 only): an excess over its rate without drm.
+    expect(col(x(T1_M1, ['drm']), 0, 'change_test_excess')).toBeGreaterThan(0.5);
+    expect(col(x(T1_M1, ['ui']), 0, 'change_test_excess')).toBe(0);
+    // The failures were all on m1: the (drm, model) excess and the test's excess on that model say so.
+    expect(col(x(T1_M1, ['drm']), 0, 'change_model_excess')).toBeGreaterThan(
+      col(x(m2, ['drm']), 0, 'change_model_excess'),
+    );
+    // Unscaled (the columns saturate at 1): the test's excess weighs more on the model drm broke it on.
+    const riskOn = (q: PairQuery) =>
+      changeRisk(
+        state.changes,
+        new Set(['drm']),
+        q,
+        'player',
+        state.get('test', q.test),
+        state.get('model', q.deviceModel),
+      );
+    expect(riskOn(T1_M1).testModel).toBeGreaterThan(riskOn(m2).testModel);
+    // drm changes broke something; ui changes never did.
+    expect(col(x(T1_M1, ['drm']), 0, 'change_propensity')).toBeGreaterThan(0);
+    expect(col(x(T1_M1, ['ui']), 0, 'change_propensity')).toBe(0);
+    // ui/t2 never failed, so a drm change raises nothing for it beyond the pooled excess of tests that
+    // do not declare drm: smaller than player/t1's learned one.
+    const t2 = { test: 'ui/t2', device: 'm1-1', deviceModel: 'm1', component: 'ui' };
+    expect(col(x(t2, ['drm']), 0, 'change_test_excess')).toBeLessThan(
+      col(x(T1_M1, ['drm']), 0, 'change_test_excess') / 2,
+    );
   });
 });

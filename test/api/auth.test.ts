@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDriverRegistry } from '../../devices/default-registry.ts';
 import { parseInventory } from '../../devices/inventory/load.ts';
-import { hashToken } from '../../harness/auth/token.ts';
+import { hashToken } from '../../harness/store/token-secret.ts';
 import { liveDevicesProvider } from '../../harness/api/live-devices.ts';
 import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';

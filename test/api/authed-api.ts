@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../harness/api/app.ts';
 import type { DevicesProvider } from '../../harness/api/devices-provider.ts';
-import type { ReportProvider } from '../../harness/api/routes/report.ts';
+import type { ReportProvider } from '../../harness/history/prediction-report.ts';
 import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import type { LabHarness } from '../support/lab-harness.ts';

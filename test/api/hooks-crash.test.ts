@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { Store } from '../../harness/store/store.ts';
 import { type DevlabProcess, spawnDevlab } from '../support/agent-process.ts';
 import { finishRun, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
 import { createApiTokens } from '../support/leak-scan.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import { call } from './authed-api.ts';
 
@@ -65,9 +65,8 @@ describe('a webhook delivery survives kill -9 of the control plane mid-retry', a
     for (const child of children) await child.stop();
     store?.close();
     await receiver?.close();
-    if (up) await dropPrefix(redis, prefix);
     redis.disconnect();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import {
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { finishRun, hooksCli, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import { call } from './authed-api.ts';
 
@@ -154,9 +154,8 @@ describe('hook targets: a Spinnaker webhook trigger and GitHub commit statuses',
     await server?.close();
     await gate?.close();
     await github?.close();
-    if (up) await dropPrefix(redis, prefix);
     redis.disconnect();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

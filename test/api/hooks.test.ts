@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { call } from './authed-api.ts';
 import { finishRun, hooksCli, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 /**
@@ -82,9 +82,8 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
     if (!stopped) await server?.close();
     await receiver?.close();
     await elsewhere?.close();
-    if (up) await dropPrefix(redis, prefix);
     redis.disconnect();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

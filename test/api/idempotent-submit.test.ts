@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,20 +19,13 @@ import { Store } from '../../harness/store/store.ts';
 import { defineTest } from '../../suites/define-test.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { fixedDurations, tableRanker } from '../support/lab-harness.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { containerBox } from '../support/container-box.ts';
 
-const inventory = parseInventory(`devices:
-  - id: idem-box
-    name: idem-box
-    driver: docker
-    model: idem-model
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: nobody
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`);
+const inventory = parseInventory(
+  `devices:${containerBox({ id: 'idem-box', name: 'idem-box', model: 'idem-model', host: 'nobody', memoryMb: 32 })}`,
+);
 
 const tests: TestMeta[] = ['idem.a', 'idem.b', 'idem.c'].map((id) => {
   const { body: _body, ...meta } = defineTest(
@@ -120,11 +113,10 @@ describe('idempotent submit (Idempotency-Key) on the real control plane', async 
     if (up) {
       await controlPlane.stop();
       await api.close();
-      await dropPrefix(redis, keys.queuePrefix).catch(() => {});
       redis.disconnect();
       store.close();
     }
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(keys.queuePrefix, home, up);
   });
 
   it.skipIf(!up)(

@@ -3,7 +3,8 @@ import { validatorCompiler as typeProviderValidator } from 'fastify-type-provide
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ReportData } from '../../analysis/report/build.ts';
-import { type ApiDeps, buildApi } from '../../harness/api/app.ts';
+import type { ApiDeps } from '../../harness/api/api-deps.ts';
+import { buildApi } from '../../harness/api/app.ts';
 import type { DevicesProvider, DeviceView } from '../../harness/api/devices-provider.ts';
 import type { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
 import type { ControlPlane } from '../../harness/server/control-plane.ts';

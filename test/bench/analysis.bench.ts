@@ -7,14 +7,7 @@ import { generateLabHistory } from '../../analysis/generator/lab.ts';
 import { readHistoryCsv } from '../../analysis/history/csv.ts';
 import { trainOnHistory } from '../../analysis/model/train-history.ts';
 import { modelTrusted, rankPairs } from '../../analysis/ranking/rank.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  goal?: string;
-}
+import type { BenchResult } from './bench-result.ts';
 
 const COMMONS = path.resolve(import.meta.dirname, '../../../shared/data/history');
 

@@ -5,14 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  goal?: string;
-}
+import type { BenchResult } from './bench-result.ts';
 
 const execFileAsync = promisify(execFile);
 const BIN = path.join(PROJECT_ROOT, 'harness/cli/devlab.js');

@@ -15,14 +15,7 @@ import { reapContainers } from '../../devices/docker/reaper.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-reference.ts';
 import { startPageServer } from '../devices/page-server.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  goal?: string;
-}
+import type { BenchResult } from './bench-result.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Not the tests' port, so a bench run and a test run never share a server. */

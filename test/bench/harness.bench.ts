@@ -19,16 +19,9 @@ import { REDIS_URL } from '../support/services.ts';
 import { makespanBenchmark, rng } from './makespan.ts';
 import { instantRegistry, noopInventory, noopTests } from './noop-lab.ts';
 import type { NoopProcessSpec } from './noop-processes.ts';
+import type { BenchResult } from './bench-result.ts';
 
 const NOOP_PROCESS = path.join(PROJECT_ROOT, 'test/bench/noop-processes.ts');
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  goal?: string;
-}
 
 /** Plan + rank 100,000 (test, device) pairs: 1,000 tests × 100 devices, scored from 20 runs of history. */
 async function planAndRank(): Promise<BenchResult[]> {

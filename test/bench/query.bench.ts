@@ -1,13 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { compileTestQuery, type QueryableTest } from '../../suites/query/query.ts';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  goal?: string;
-}
+import type { BenchResult } from './bench-result.ts';
 
 const ENTRIES = 100_000;
 const QUERY =

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { REDIS_URL } from '../support/services.ts';
-import type { BenchResult } from './harness.bench.ts';
+import type { BenchResult } from './bench-result.ts';
 import { writeScaleLab } from './scale/lab-files.ts';
 import { measureSize, type SizeResult } from './scale/measure-size.ts';
 import { markdownTable, sizeLabel, sizeRows } from './scale/scale-report.ts';

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -12,7 +12,7 @@ import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { call } from '../api/authed-api.ts';
 import { finishRun, hooksEnv, type Receiver, startReceiver } from '../support/hooks-lab.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { CHROMIUM, CHROMIUM_ARGS, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 /**
@@ -65,9 +65,8 @@ describe('the dashboard shows a partner\u2019s hooks and their delivery logs', a
     await browser?.close();
     await server?.close();
     await receiver?.close();
-    if (up) await dropPrefix(redis, prefix);
     redis.disconnect();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   const addHook = async (token: string, p: string) => {

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import type { DeviceRecord } from '../../devices/device.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
-import { TEST_APPIUM_PORT } from './services.ts';
+
+/** The tests' Appium port: never the lab's default (4723) nor the benchmarks' (4791). */
+export const TEST_APPIUM_PORT = 4790;
 
 const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 

@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AppiumServer } from '../../devices/appium/appium-server.ts';
+import { AppiumServer, appiumStatus } from '../../devices/appium/appium-server.ts';
 import {
   REUSED_SESSION_IDLE_TIMEOUT_S,
   AppiumSession,
   sessionCapabilities,
 } from '../../devices/appium/appium-session.ts';
-import { AppiumSupervisor, reapAppiumLeftovers } from '../../devices/appium/appium-supervisor.ts';
+import { reapAppiumLeftovers } from '../../devices/appium/appium-pid-file.ts';
+import { AppiumSupervisor } from '../../devices/appium/appium-supervisor.ts';
 import { freePort } from '../../devices/appium/free-port.ts';
 import type { AppiumLog } from '../../devices/appium/log.ts';
 import { groupMembers } from '../../devices/appium/process-group.ts';
@@ -17,7 +18,7 @@ import { appiumSettings } from '../../devices/appium/appium-driver.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { alive, descendants, until } from '../faults/fault-lab.ts';
 import { referenceAppiumDevice } from './appium-lab.ts';
-import { chromiumPresent, skipUnless } from './services.ts';
+import { chromiumUp, requireService } from '../support/services.ts';
 
 /** A log that keeps its lines, as pino would get them. */
 function memoryLog(): AppiumLog & {
@@ -122,7 +123,9 @@ describe('reused sessions are kept through idle time', () => {
   });
 });
 
-describe.skipIf(skipUnless(chromiumPresent()))('a supervised Appium 3 server', () => {
+const chromiumReady = await requireService('Chromium', chromiumUp);
+
+describe.skipIf(!chromiumReady)('a supervised Appium 3 server', () => {
   const servers: Array<{ stop(): Promise<void> }> = [];
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.stop();
@@ -210,6 +213,75 @@ describe.skipIf(skipUnless(chromiumPresent()))('a supervised Appium 3 server', (
     expect(supervisor.pid).toBeUndefined();
     expect(restarted).toHaveLength(1);
   }, 90_000);
+
+  it('two agents’ supervisors of one port: one starts the server, the other watches it and starts its own when the first stops', async () => {
+    const options = await serverOptions('shared');
+    const restarted: string[] = [];
+    const make = (name: string, log: AppiumLog) =>
+      new AppiumSupervisor({
+        server: options,
+        pidFile: path.join(dir, 'shared', `${name}.pid`),
+        log,
+        watchIntervalMs: 200,
+        onRestarted: (server) => restarted.push(`${name} ${server.url}`),
+      });
+    const logs = { a: memoryLog(), b: memoryLog() };
+    const a = make('a', logs.a);
+    const b = make('b', logs.b);
+    servers.push(a, b);
+    // At once, as two agents of a host starting together: the host lock lets only one start a server.
+    await Promise.all([a.start(), b.start()]);
+    expect([a.running, b.running].filter(Boolean)).toHaveLength(1);
+    const [owner, watcher, watcherName] = a.running ? [a, b, 'b'] : [b, a, 'a'];
+    const first = owner.pid!;
+    expect(watcher.pid).toBeUndefined();
+    expect(existsSync(path.join(dir, 'shared', `${watcherName}.pid`))).toBe(false);
+    const watcherLog = watcherName === 'a' ? logs.a : logs.b;
+    expect(watcherLog.lines.map((l) => l.message).join('\n')).toContain(
+      'runs in another devlab agent of this host',
+    );
+
+    // The agent that started it stops: its server goes, and the other one's supervisor starts its own.
+    await owner.stop();
+    expect(groupMembers(first)).toEqual([]);
+    await until('the watcher to start a server', () => restarted.length > 0, 30_000, 50);
+    expect(watcher.running).toBe(true);
+    expect(restarted).toEqual([`${watcherName} http://127.0.0.1:${options.port}`]);
+    expect((await fetch(`${watcher.url}/status`)).ok).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(dir, 'shared', `${watcherName}.pid`), 'utf8'))).toMatchObject({
+      pgid: watcher.pid,
+      port: options.port,
+    });
+    // Handed over under the host lock: no failed start on the way.
+    expect(watcherLog.lines.filter((l) => l.level === 'error')).toEqual([]);
+  }, 90_000);
+
+  it('a server started outside devlab is used as it is, and never replaced when it goes', async () => {
+    const options = await serverOptions('by-hand');
+    const byHand = new AppiumServer(options);
+    servers.push(byHand);
+    await byHand.start();
+    const log = memoryLog();
+    const supervisor = new AppiumSupervisor({
+      server: options,
+      pidFile: path.join(dir, 'by-hand', 'agent.pid'),
+      log,
+      watchIntervalMs: 200,
+    });
+    servers.push(supervisor);
+    await supervisor.start();
+    expect(supervisor.running).toBe(false);
+    expect(log.lines.map((l) => l.message).join('\n')).toContain('was started outside devlab');
+    await byHand.stop();
+    await until(
+      'the supervisor to see it gone',
+      () => log.lines.some((l) => l.message.includes('started outside devlab, does not answer')),
+      10_000,
+      50,
+    );
+    expect(supervisor.running).toBe(false);
+    expect(await appiumStatus(supervisor.url)).toBeNull();
+  }, 60_000);
 
   it('a reused session ended out of band (DELETE /session) is replaced before the next test', async () => {
     const server = new AppiumServer(await serverOptions('stale'));

@@ -5,7 +5,7 @@ import type { AppiumSession } from '../../devices/appium/appium-session.ts';
 import { deviceUserAgent } from '../../devices/reference-lab/user-agent.ts';
 import { referenceAppiumDevice, testAppiumServer } from './appium-lab.ts';
 import { startPageServer } from './page-server.ts';
-import { chromiumPresent, skipUnless } from './services.ts';
+import { chromiumUp, requireService } from '../support/services.ts';
 
 interface Report {
   userAgent: string;
@@ -19,7 +19,9 @@ interface Report {
   hdr: boolean;
 }
 
-describe.skipIf(skipUnless(chromiumPresent()))('appium driver (own Appium 3 server, chromium driver)', () => {
+const up = await requireService('Chromium', chromiumUp);
+
+describe.skipIf(!up)('appium driver (own Appium 3 server, chromium driver)', () => {
   let server: AppiumServer;
   let page: Awaited<ReturnType<typeof startPageServer>>;
   const driver = new AppiumDriver();

@@ -4,9 +4,11 @@ import type { BrowserSession } from '../../devices/browser/browser-session.ts';
 import { DeviceError } from '../../devices/errors.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { startPageServer } from './page-server.ts';
-import { chromiumPresent, skipUnless } from './services.ts';
+import { chromiumUp, requireService } from '../support/services.ts';
 
-describe.skipIf(skipUnless(chromiumPresent()))('browser driver (playwright-core, Debian Chromium)', () => {
+const up = await requireService('Chromium', chromiumUp);
+
+describe.skipIf(!up)('browser driver (playwright-core, Debian Chromium)', () => {
   const driver = new BrowserDriver();
   const inventory = loadInventory();
   let page: Awaited<ReturnType<typeof startPageServer>>;

@@ -6,14 +6,15 @@ import { registerDevicesCommands } from '../../harness/cli/commands/devices.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { labKeys } from '../../harness/queue/names.ts';
 import { scanKeys } from '../support/redis-keys.ts';
-import { cleanKeys, newRedis, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
+import { cleanKeys, DEVICES_TEST_PREFIX, newRedis } from '../support/redis-keys.ts';
+import { redisUp, requireService } from '../support/services.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // A lab prefix as the config writes it (no colon): the CLI builds the keys as the server and agents do.
-const prefix = `${TEST_PREFIX.replace(/:$/, '')}-cli`;
+const prefix = `${DEVICES_TEST_PREFIX.replace(/:$/, '')}-cli`;
 /** The lab whose prefix only DEVLAB_REDIS_PREFIX names. */
 const envPrefix = `${prefix}-env`;
-const up = await redisUp();
+const up = await requireService('Redis', redisUp);
 
 /** Runs `devlab devices ...` in-process (the full CLI loads every command; this one is enough here). */
 async function devlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,7 +44,7 @@ async function devlab(...args: string[]): Promise<{ code: number; stdout: string
   return { code, stdout, stderr };
 }
 
-describe.skipIf(skipUnless(up))('devlab devices (CLI)', () => {
+describe.skipIf(!up)('devlab devices (CLI)', () => {
   afterAll(async () => {
     const redis = newRedis();
     await cleanKeys(redis, `${prefix}:`);

@@ -11,10 +11,10 @@ import { LABEL_AGENT } from '../../devices/docker/labels.ts';
 import { reapContainers } from '../../devices/docker/reaper.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-reference.ts';
-import { DOCKER_SOCKET, dockerUp, skipUnless } from './services.ts';
+import { DOCKER_SOCKET, dockerUp, requireService } from '../support/services.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const up = await dockerUp();
+const up = await requireService('Docker engine', dockerUp);
 const AGENT = `devlab-test-devices-${randomUUID().slice(0, 8)}`;
 
 /** A reference device moved onto this test's agent label, so the test's containers are its own. */
@@ -32,7 +32,7 @@ function junit(artifacts: { name: string; data: Buffer }[]): string {
   return artifacts.find((a) => a.name === 'results/junit.xml')?.data.toString('utf8') ?? '';
 }
 
-describe.skipIf(skipUnless(up))('docker driver (real engine, reference images)', () => {
+describe.skipIf(!up)('docker driver (real engine, reference images)', () => {
   const docker = new Docker({ socketPath: DOCKER_SOCKET });
   const driver = new DockerDriver({ imageSpecs: REFERENCE_IMAGE_SPECS });
   let r1: DockerSession;

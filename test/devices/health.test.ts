@@ -8,21 +8,16 @@ import { loadInventory } from '../../devices/inventory/load.ts';
 import { REFERENCE_IMAGE_SPECS } from '../../devices/reference-lab/images/stb-reference.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { referenceAppiumDevice, testAppiumServer } from './appium-lab.ts';
-import {
-  chromiumPresent,
-  cleanKeys,
-  DOCKER_SOCKET,
-  dockerUp,
-  newRedis,
-  redisUp,
-  skipUnless,
-  TEST_PREFIX,
-} from './services.ts';
+import { cleanKeys, DEVICES_TEST_PREFIX, newRedis } from '../support/redis-keys.ts';
+import { chromiumUp, DOCKER_SOCKET, dockerUp, redisUp, requireService } from '../support/services.ts';
 
-const ready = (await redisUp()) && (await dockerUp()) && chromiumPresent();
-const prefix = `${TEST_PREFIX}health:`;
+const ready =
+  (await requireService('Redis', redisUp)) &&
+  (await requireService('Docker engine', dockerUp)) &&
+  (await requireService('Chromium', chromiumUp));
+const prefix = `${DEVICES_TEST_PREFIX}health:`;
 
-describe.skipIf(skipUnless(ready))('health checks and quarantine', () => {
+describe.skipIf(!ready)('health checks and quarantine', () => {
   let redis: Redis;
   let server: AppiumServer;
   let states: DeviceStateStore;

@@ -14,7 +14,8 @@ import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { type BasicAuthHub, startBasicAuthHub } from '../support/basic-auth-hub.ts';
 import { redisDump } from '../support/leak-scan.ts';
 import { referenceAppiumDevice } from './appium-lab.ts';
-import { chromiumPresent, cleanKeys, newRedis, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
+import { cleanKeys, DEVICES_TEST_PREFIX, newRedis } from '../support/redis-keys.ts';
+import { chromiumUp, redisUp, requireService } from '../support/services.ts';
 
 const USER = 'devlab';
 const KEY = 'SECRET-HUB-KEY-123';
@@ -22,15 +23,15 @@ const WRONG = 'WRONG-HUB-KEY-456';
 const BASIC = Buffer.from(`${USER}:${KEY}`).toString('base64');
 const PROJECT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
-const ready = (await redisUp()) && chromiumPresent();
-const prefix = `${TEST_PREFIX}hub-credentials:`;
+const ready = (await requireService('Redis', redisUp)) && (await requireService('Chromium', chromiumUp));
+const prefix = `${DEVICES_TEST_PREFIX}hub-credentials:`;
 
 /**
  * A hub URL with credentials (`http://user:KEY@host:port`): Node's fetch refuses such URLs, so a device
  * behind one never passed its health check. The credentials now travel as a Basic header, to a real
  * Appium behind a hub that checks them on every request.
  */
-describe.skipIf(skipUnless(ready))('an Appium hub whose URL carries credentials', () => {
+describe.skipIf(!ready)('an Appium hub whose URL carries credentials', () => {
   let redis: Redis;
   let appium: AppiumServer;
   let hub: BasicAuthHub;

@@ -111,6 +111,22 @@ describe('inventory validation', () => {
     expect(syntax.issues[0]!.line).toBeGreaterThan(0);
   });
 
+  it('an Appium device without a server is driven through the configured local one; a named one is kept', () => {
+    const local = VALID_DEVICE.replace('      server: http://127.0.0.1:4723\n', '');
+    const named = VALID_DEVICE.replace('id: tv-1', 'id: tv-2').replace(':4723', ':4999');
+    const text = `devices:${local}${named}`;
+    const [own, other] = parseInventory(text, 'lab.yaml', { localAppiumUrl: 'http://127.0.0.1:4801' });
+    expect(own?.settings['server']).toBe('http://127.0.0.1:4801');
+    expect(other?.settings['server']).toBe('http://127.0.0.1:4999');
+    // Without a config: the default local server (appium.port 4723).
+    expect(parseInventory(text, 'lab.yaml')[0]?.settings['server']).toBe('http://127.0.0.1:4723');
+    // The reference lab names none: its Appium devices follow DEVLAB_APPIUM_PORT.
+    const reference = loadInventory(DEFAULT_INVENTORY, { localAppiumUrl: 'http://127.0.0.1:4801' });
+    const appium = reference.filter((d) => d.driver === 'appium');
+    expect(appium.length).toBeGreaterThan(0);
+    for (const d of appium) expect(d.settings['server'], d.id).toBe('http://127.0.0.1:4801');
+  });
+
   it('reports a missing file as an inventory error', () => {
     expect(errorOf(() => loadInventory('/nonexistent/inv.yaml')).issues[0]!.field).toBe('(file)');
   });

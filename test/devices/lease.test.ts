@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseHeartbeat } from '../../devices/lease/heartbeat.ts';
 import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
-import { cleanKeys, newRedis, REDIS_URL, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
+import { cleanKeys, DEVICES_TEST_PREFIX, newRedis } from '../support/redis-keys.ts';
+import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const up = await redisUp();
+const up = await requireService('Redis', redisUp);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnHolder(
@@ -39,9 +40,9 @@ function spawnHolder(
   });
 }
 
-describe.skipIf(skipUnless(up))('leases (Redis)', () => {
+describe.skipIf(!up)('leases (Redis)', () => {
   let redis: Redis;
-  const prefix = `${TEST_PREFIX}lease:`;
+  const prefix = `${DEVICES_TEST_PREFIX}lease:`;
 
   beforeAll(() => {
     redis = newRedis();

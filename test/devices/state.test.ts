@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_STATES } from '../../devices/device.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { canTransition, planTransition, TransitionError } from '../../devices/state/transitions.ts';
-import { cleanKeys, newRedis, redisUp, skipUnless, TEST_PREFIX } from './services.ts';
+import { cleanKeys, DEVICES_TEST_PREFIX, newRedis } from '../support/redis-keys.ts';
+import { redisUp, requireService } from '../support/services.ts';
 
 describe('transition rules', () => {
   it('allows the lease cycle and manual block/unblock', () => {
@@ -33,11 +34,11 @@ describe('transition rules', () => {
   });
 });
 
-const up = await redisUp();
+const up = await requireService('Redis', redisUp);
 
-describe.skipIf(skipUnless(up))('state store (Redis)', () => {
+describe.skipIf(!up)('state store (Redis)', () => {
   let redis: Redis;
-  const prefix = `${TEST_PREFIX}state:`;
+  const prefix = `${DEVICES_TEST_PREFIX}state:`;
 
   beforeAll(() => {
     redis = newRedis();

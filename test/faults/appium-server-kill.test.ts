@@ -11,8 +11,7 @@ import type { SessionHandles } from '../../devices/device.ts';
 import { runBody } from '../../devices/run-body.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
-import { chromiumPresent } from '../devices/services.ts';
-import { redisUp, requireService } from '../support/services.ts';
+import { chromiumUp, redisUp, requireService } from '../support/services.ts';
 import {
   alive,
   descendants,
@@ -143,7 +142,7 @@ describe('a WebDriver server that dies with a request in flight', () => {
 });
 
 describe('Appium server killed -9 mid-run and restarted on the same port (a private Appium 3)', async () => {
-  const up = (await requireService('Redis', redisUp)) && chromiumPresent();
+  const up = (await requireService('Redis', redisUp)) && (await requireService('Chromium', chromiumUp));
   const dir = mkdtempSync(path.join(tmpdir(), 'devlab-fault-appium-'));
   let appium: AppiumServer;
   let app: ReferenceApp;

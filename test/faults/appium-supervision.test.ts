@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { HEALTH_ACTOR } from '../../devices/health/health-monitor.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
-import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
-import { agentAppiumDir } from '../../harness/lab/agent-service.ts';
+import { agentAppiumDir } from '../../harness/lab/agent-appium.ts';
 import type { AgentProcess } from '../support/agent-process.ts';
-import { redisUp, requireService } from '../support/services.ts';
-import { chromiumPresent } from '../devices/services.ts';
+import { chromiumUp, redisUp, requireService } from '../support/services.ts';
+import { appiumTvYaml, shortAppiumSuite } from './appium-tv.ts';
 import {
   alive,
   describeResults,
@@ -30,45 +29,10 @@ const TV = 'fault-sup-tv';
 /** A TV whose reused session Appium ends after 2 s without a command (what 60 s did in the lab). */
 const IDLE_TV = 'fault-sup-idle';
 
-/** Each device its own pool (own model), so that a run selects the one it means. */
-const tv = (id: string, server: string, extraCaps = '') => `
-  - id: ${id}
-    name: ${id}
-    driver: appium
-    model: ${id.toUpperCase()}
-    platform: faultos
-    os: FaultOS 1
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 1080p, memoryMb: 1024, input: [dpad] }
-    settings:
-      server: ${server}
-      sessionReuse: reuse
-      commandTimeoutMs: 30000
-      capabilities:
-        browserName: chrome
-        platformName: linux
-        appium:automationName: Chromium
-        appium:executable: /usr/bin/chromedriver${extraCaps}
-        goog:chromeOptions:
-          binary: /usr/bin/chromium
-          args: [--headless=new, --no-sandbox, --disable-gpu, --disable-quic, --no-first-run, --disable-background-networking, --disable-component-update, --disable-sync]
-      emulation: { windowSize: { width: 1280, height: 720 } }`;
-
-const SUITE = `
-import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';
-const short = (id) => defineTest(
-  { id, title: id, tags: ['appium-sup'], component: 'faults', owner: 'qa', timeoutMs: 45000, requires: { drivers: ['appium'] } },
-  async ({ driver, appUrl }) => {
-    await driver.url(appUrl + '#/home');
-    await driver.waitUntil(async () => (await driver.$('body').getAttribute('data-ready')) === 'true', { timeout: 15000 });
-    if (!(await driver.getTitle()).includes('Devlab')) throw new Error('not the reference app');
-  });
-export default [short('sup.a'), short('sup.b')];
-`;
+const SUITE = shortAppiumSuite('appium-sup', ['sup.a', 'sup.b']);
 
 describe('the agent supervises the Appium server it starts (real agent, Appium 3, Chromium, Redis)', async () => {
-  const up = (await requireService('Redis', redisUp)) && chromiumPresent();
+  const up = (await requireService('Redis', redisUp)) && (await requireService('Chromium', chromiumUp));
   const dir = mkdtempSync(path.join(tmpdir(), 'devlab-fault-appium-sup-'));
   let lab: FaultLab | undefined;
   let port = 0;
@@ -82,7 +46,12 @@ describe('the agent supervises the Appium server it starts (real agent, Appium 3
     lab = await startFaultLab({
       dir,
       name: 'appium-sup',
-      inventoryYaml: `devices:${tv(TV, server)}${tv(IDLE_TV, server, '\n        appium:newCommandTimeout: 2')}\n`,
+      inventoryYaml: `devices:${appiumTvYaml({ id: TV, host: AGENT, server })}${appiumTvYaml({
+        id: IDLE_TV,
+        host: AGENT,
+        server,
+        extraCaps: '\n        appium:newCommandTimeout: 2',
+      })}\n`,
       suites: writeSuite(dir, 'appium-sup', SUITE),
       // Frequent health rounds: a dead server quarantines its devices within a second.
       env: { DEVLAB_HEALTH_INTERVAL_MS: '200', DEVLAB_LOG_LEVEL: 'info' },

@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
@@ -10,9 +9,10 @@ import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { Store } from '../../harness/store/store.ts';
 import { type DevlabProcess, spawnDevlab } from '../support/agent-process.ts';
 import { canMount, mountFull, mountReadOnly, unmountAll } from '../support/mounts.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
-import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { type LabFiles, labFiles, writeSuite } from '../support/service-lab.ts';
+import { dockerUp, redisUp, requireService } from '../support/services.ts';
 import { until } from './fault-lab.ts';
+import { containerBox } from '../support/container-box.ts';
 
 /**
  * Artifacts are durable (issue #15): an agent spools each artifact on its own disk and uploads it until
@@ -53,17 +53,8 @@ export default specs.map((s) =>
 `;
 }
 
-const box = (id: string, host: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: artifact-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${host}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`;
+const box = (id: string, host: string) =>
+  containerBox({ id, name: id, model: 'artifact-box', host, memoryMb: 32 });
 
 interface JobResult {
   id: string;
@@ -90,6 +81,7 @@ class ArtifactLab {
   readonly suites: string;
   readonly inventory: string;
   readonly processes: DevlabProcess[] = [];
+  private readonly files: LabFiles;
   server: DevlabProcess | null = null;
   url = '';
   private port = 0;
@@ -101,27 +93,17 @@ class ArtifactLab {
     hosts: Record<string, string[]>,
     env: Record<string, string> = {},
   ) {
-    this.dir = mkdtempSync(path.join(tmpdir(), `devlab-artifacts-${name}-`));
-    this.home = path.join(this.dir, 'home');
+    const devices = Object.entries(hosts).flatMap(([host, ids]) => ids.map((id) => box(id, host)));
+    this.files = labFiles({
+      name: `artifacts-${name}`,
+      inventoryYaml: `devices:${devices.join('')}\n`,
+      // The agents' spool and upload lines are info and warn; JSON lines (stderr is a pipe).
+      env: { DEVLAB_LOG_LEVEL: 'info', ...env },
+    });
+    ({ dir: this.dir, home: this.home, inventory: this.inventory, env: this.env } = this.files);
     this.artifactsDir = path.join(this.home, 'artifacts');
     mkdirSync(this.artifactsDir, { recursive: true });
-    this.suites = path.join(this.dir, 'suites');
-    mkdirSync(this.suites, { recursive: true });
-    writeFileSync(path.join(this.suites, 'package.json'), '{"type":"module"}\n');
-    writeFileSync(path.join(this.suites, `${tag}.test-def.ts`), suiteSource(tag, specs));
-    this.inventory = path.join(this.dir, 'inventory.yaml');
-    const devices = Object.entries(hosts).flatMap(([host, ids]) => ids.map((id) => box(id, host)));
-    writeFileSync(this.inventory, `devices:${devices.join('')}\n`);
-    this.env = {
-      DEVLAB_HOME: this.home,
-      DEVLAB_REDIS_URL: REDIS_URL,
-      DEVLAB_REDIS_PREFIX: `devlab-artifacts-${name}-${process.pid}`,
-      DEVLAB_LEASE_TTL_MS: '3000',
-      DEVLAB_JOB_LOCK_MS: '4000',
-      // The agents' spool and upload lines are info and warn; JSON lines (stderr is a pipe).
-      DEVLAB_LOG_LEVEL: 'info',
-      ...env,
-    };
+    this.suites = writeSuite(this.dir, tag, suiteSource(tag, specs));
   }
 
   spoolDir(host: string): string {
@@ -215,13 +197,7 @@ class ArtifactLab {
   async close(): Promise<void> {
     for (const p of this.processes) await p.stop();
     unmountAll(this.dir);
-    rmSync(this.dir, { recursive: true, force: true });
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    try {
-      await dropPrefix(redis, this.env['DEVLAB_REDIS_PREFIX']!);
-    } finally {
-      redis.disconnect();
-    }
+    await this.files.remove();
   }
 }
 

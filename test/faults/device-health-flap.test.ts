@@ -21,6 +21,7 @@ import {
   writeSuite,
   expectEngineClean,
 } from './fault-lab.ts';
+import { containerBox } from '../support/container-box.ts';
 
 const AGENT = 'fault-flap';
 const FLAP = 'flap-box';
@@ -38,17 +39,17 @@ const SPEC = REFERENCE_IMAGE_SPECS['stb-reference-1']!;
 const LEASE_TO_START_MS = 1000;
 
 /** Same model, firmware and capabilities: one pool, so either device may take any job. */
-const box = (id: string, image: string, socket: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: flap-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: '${image}', memoryMb: 32, socket: '${socket}' }`;
+const box = (id: string, image: string, socket: string) =>
+  containerBox({
+    id,
+    name: id,
+    model: 'flap-box',
+    host: AGENT,
+    image,
+    build: null,
+    memoryMb: 32,
+    settings: { socket },
+  });
 
 const SUITE = `
 import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';

@@ -22,21 +22,13 @@ import {
   expectRecoveredRun,
   expectEngineClean,
 } from './fault-lab.ts';
+import { containerBox } from '../support/container-box.ts';
 
 const AGENT = 'fault-dkr';
 const IMAGE = 'devlab/fault-box:1';
 
-const box = (id: string, socket: string, host = AGENT) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: fault-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${host}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: '${IMAGE}', build: stb-reference-1, memoryMb: 32, socket: '${socket}' }`;
+const box = (id: string, socket: string, host = AGENT) =>
+  containerBox({ id, name: id, model: 'fault-box', host, image: IMAGE, memoryMb: 32, settings: { socket } });
 
 const SUITE = `
 import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';

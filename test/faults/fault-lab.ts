@@ -1,25 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { LABEL_AGENT } from '../../devices/docker/labels.ts';
-import { type DevlabConfig, loadConfig } from '../../harness/config/config.ts';
-import {
-  type ControlPlaneService,
-  startControlPlaneService,
-} from '../../harness/lab/control-plane-service.ts';
+import type { DevlabConfig } from '../../harness/config/config.ts';
+import type { ControlPlaneService } from '../../harness/lab/control-plane-service.ts';
 import { nextStep } from '../../harness/scheduler/retry-policy.ts';
 import type { StoredEvent } from '../../harness/store/events-repo.ts';
 import type { AttemptRow } from '../../harness/store/attempts-repo.ts';
@@ -27,8 +14,8 @@ import type { JobRow } from '../../harness/store/jobs-repo.ts';
 import type { Store } from '../../harness/store/store.ts';
 import { type AgentProcess, spawnDevlab } from '../support/agent-process.ts';
 import { waitForRun } from '../support/lab-harness.ts';
-import { REDIS_URL } from '../support/services.ts';
-import { dropPrefix, scanKeys } from '../support/redis-keys.ts';
+import { scanKeys } from '../support/redis-keys.ts';
+import { labFiles, startServiceLab } from '../support/service-lab.ts';
 
 /** Polls `probe` until it returns a truthy value; throws with `what` after `timeoutMs`. */
 export async function until<T>(
@@ -262,14 +249,7 @@ export class PrivateDockerd {
   }
 }
 
-/** A suite folder with one `*.test-def.ts` file (ESM), as `devlab` discovers them. */
-export function writeSuite(dir: string, name: string, source: string): string {
-  const suites = path.join(dir, 'suites');
-  mkdirSync(suites, { recursive: true });
-  writeFileSync(path.join(suites, 'package.json'), '{"type":"module"}\n');
-  writeFileSync(path.join(suites, `${name}.test-def.ts`), source);
-  return suites;
-}
+export { writeSuite } from '../support/service-lab.ts';
 
 export interface FaultLab {
   dir: string;
@@ -294,23 +274,14 @@ export async function startFaultLab(options: {
   suites: string;
   env?: Record<string, string>;
 }): Promise<FaultLab> {
-  const inventory = path.join(options.dir, 'inventory.yaml');
-  writeFileSync(inventory, options.inventoryYaml);
-  const env: Record<string, string> = {
-    DEVLAB_HOME: path.join(options.dir, 'home'),
-    DEVLAB_REDIS_URL: REDIS_URL,
-    DEVLAB_REDIS_PREFIX: `devlab-fault-${options.name}-${process.pid}`,
-    DEVLAB_LEASE_TTL_MS: '3000',
-    DEVLAB_JOB_LOCK_MS: '4000',
-    DEVLAB_LOG_LEVEL: 'warn',
-    ...options.env,
-  };
-  const config = loadConfig({ env: { ...process.env, ...env } });
-  const server = await startControlPlaneService(config, {
-    port: 0,
-    suites: [options.suites],
-    inventoryFile: inventory,
+  const files = labFiles({
+    name: `fault-${options.name}`,
+    dir: options.dir,
+    inventoryYaml: options.inventoryYaml,
+    ...(options.env ? { env: options.env } : {}),
   });
+  const { env, inventory } = files;
+  const { config, server } = await startServiceLab(files, { suites: [options.suites] });
   const agents: AgentProcess[] = [];
   let closed = false;
   return {
@@ -349,12 +320,7 @@ export async function startFaultLab(options: {
       for (const agent of agents) await agent.stop();
       await server.close();
       // Queues, states, health counters: nothing of the lab stays in the shared Redis.
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      try {
-        await dropPrefix(redis, config.redisPrefix);
-      } finally {
-        redis.disconnect();
-      }
+      await files.dropKeys();
     },
   };
 }

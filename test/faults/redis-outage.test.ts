@@ -17,6 +17,7 @@ import {
   waitForRunOrExplain,
   writeSuite,
 } from './fault-lab.ts';
+import { containerBox } from '../support/container-box.ts';
 
 /**
  * Issue #15: with Redis down longer than a job lock, BullMQ's stall check handed the running attempts to a
@@ -34,17 +35,8 @@ const TESTS = ['outage.t1', 'outage.t2', 'outage.t3', 'outage.t4', 'outage.t5', 
 const LOCK_MS = 4000;
 const OUTAGE_MS = 10_000;
 
-const box = (id: string, host: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: outage-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${host}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`;
+const box = (id: string, host: string) =>
+  containerBox({ id, name: id, model: 'outage-box', host, memoryMb: 32 });
 
 // Each execution runs one exec whose command line names its test: the engine's events count executions.
 const SUITE = `

@@ -14,19 +14,9 @@ import { type DevlabProcess, spawnDevlab } from '../support/agent-process.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import { until } from './fault-lab.ts';
+import { containerBox } from '../support/container-box.ts';
 
-const INVENTORY = `devices:
-  - id: wait-box
-    name: wait-box
-    driver: docker
-    model: wait-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: wait-host
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }
-`;
+const INVENTORY = `devices:${containerBox({ id: 'wait-box', name: 'wait-box', model: 'wait-box', host: 'wait-host', memoryMb: 32 })}`;
 
 const SUITE = `
 import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';

@@ -94,6 +94,11 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
   /** An acceptable body whose query selects no test of the fuzz catalog (no history: nothing has run). */
   const selectsNothing = (body: unknown): boolean =>
     api.catalog.select(runRequestSchema.parse(body ?? {}).query).length === 0;
+  /** An acceptable body whose selector matches no device, whatever its state (no state set: available). */
+  const selectsNoDevice = (body: unknown): boolean => {
+    const matches = compileDeviceQuery(runRequestSchema.parse(body ?? {}).select);
+    return !api.inventory.some((d) => matches({ ...d, state: 'available' }));
+  };
 
   const post = (payload: string | undefined, type: string | undefined) =>
     send(api.app, {
@@ -104,7 +109,7 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
     });
 
   it.skipIf(!up)(
-    'valid and mutated bodies: 201 with the run when acceptable (422 when its query selects no test), else a 400 naming the field',
+    'valid and mutated bodies: 201 with the run when acceptable (422 when its query or selector matches nothing), else a 400 naming the field',
     async () => {
       const seen = { created: 0, refused: 0 };
       await fc.assert(
@@ -114,6 +119,10 @@ describe('POST /api/runs fuzzing (fast-check, real Redis and SQLite file)', FUZZ
           if (acceptable(body) && selectsNothing(body)) {
             expect(status, JSON.stringify({ body, json })).toBe(422);
             expect(json['field']).toBe('query');
+            seen.refused++;
+          } else if (acceptable(body) && selectsNoDevice(body)) {
+            expect(status, JSON.stringify({ body, json })).toBe(422);
+            expect(json['field']).toBe('select');
             seen.refused++;
           } else if (acceptable(body)) {
             expect(status, JSON.stringify({ body, json })).toBe(201);

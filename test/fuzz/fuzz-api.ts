@@ -1,31 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { DeviceRecord } from '../../devices/device.ts';
-import { parseInventory } from '../../devices/inventory/load.ts';
-import { DeviceStateStore } from '../../devices/state/state-store.ts';
-import { buildApi } from '../../harness/api/app.ts';
-import { liveDevicesProvider } from '../../harness/api/live-devices.ts';
-import { ArtifactStore } from '../../harness/artifacts/artifact-store.ts';
-import { historyRanker } from '../../harness/history/history-ranker.ts';
-import { LabHistory } from '../../harness/history/lab-history.ts';
-import { LabCatalog } from '../../harness/lab/lab-catalog.ts';
-import { LabDevices } from '../../harness/lab/lab-devices.ts';
-import { redisConnection } from '../../harness/queue/connection.ts';
+import type { LabCatalog } from '../../harness/lab/lab-catalog.ts';
 import { type LabKeys, labKeys } from '../../harness/queue/names.ts';
-import { ControlPlane } from '../../harness/server/control-plane.ts';
-import { migrateCatalog } from '../../harness/store/catalog-repo.ts';
-import { Store } from '../../harness/store/store.ts';
+import type { Store } from '../../harness/store/store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
-import { fixedDurations } from '../support/lab-harness.ts';
-import { REDIS_URL } from '../support/services.ts';
-import { scanKeys } from '../support/redis-keys.ts';
-import { removeLabKeys } from '../../harness/queue/remove-lab-keys.ts';
+import { newRedis, scanKeys } from '../support/redis-keys.ts';
+import { labFiles, startServiceLab } from '../support/service-lab.ts';
 
 /** One container device that no agent owns: runs are planned and queued, never executed. */
 const INVENTORY = `
@@ -75,7 +61,7 @@ export interface FuzzApi {
   store: Store;
   redis: Redis;
   keys: LabKeys;
-  inventory: DeviceRecord[];
+  inventory: readonly DeviceRecord[];
   /** The fuzz suites' catalog (two container tests). */
   catalog: LabCatalog;
   tokens: TokensRepo;
@@ -84,64 +70,34 @@ export interface FuzzApi {
 
 /**
  * The control plane's HTTP API as `devlab server` composes it (catalog from suite files, inventory with
- * live Redis states, the analysis ranker), on a SQLite file in a temp dir and the real Redis under a key
- * prefix of its own. Requests go through `app.inject()`; no agent is started.
+ * live Redis states, the history ranker), on the service lab fixture: a SQLite file in a temp dir and the
+ * real Redis under a key prefix of its own. Requests go through `app.inject()`; no agent is started.
  */
 export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<FuzzApi> {
-  const home = mkdtempSync(path.join(tmpdir(), 'devlab-fuzz-api-'));
-  const suites = path.join(home, 'suites', 'fuzz');
-  mkdirSync(suites, { recursive: true });
-  for (const [name, text] of Object.entries(MANIFESTS)) writeFileSync(path.join(suites, name), text);
-  const store = Store.open(path.join(home, 'devlab.db'));
-  migrateCatalog(store.db);
-  const redis = redisConnection(REDIS_URL);
-  const keys = labKeys(`devlab-fuzz-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const catalog = await LabCatalog.load(store, [path.join(home, 'suites')]);
-  if (catalog.catalog.entries.length !== Object.keys(MANIFESTS).length)
-    throw new Error(`fuzz catalog did not load: ${JSON.stringify(catalog.catalog.problems)}`);
-  const inventory = parseInventory(INVENTORY, 'fuzz-inventory.yaml');
-  const devices = new LabDevices(inventory, new DeviceStateStore(redis, { prefix: keys.keyPrefix }));
-  const history = new LabHistory(store, { windowDays: 90, maxRows: 1_000_000 });
-  const controlPlane = new ControlPlane({
-    store,
-    redis,
-    resolveTests: (query, historyPartner) => catalog.select(query, history.queryHistory(historyPartner)),
-    resolveDevices: (selector) => devices.select(selector),
-    get ranker() {
-      return historyRanker(history, null);
-    },
-    durations: fixedDurations,
-    keys,
-  });
-  history.follow(controlPlane.events);
-  await controlPlane.start();
-  const tokens = new TokensRepo(store.db);
-  const app = buildApi({
-    controlPlane,
-    artifacts: new ArtifactStore(home, store.artifacts),
+  const files = labFiles({ name: `fuzz-${randomBytes(4).toString('hex')}`, inventoryYaml: INVENTORY });
+  const suites = path.join(files.dir, 'suites');
+  mkdirSync(path.join(suites, 'fuzz'), { recursive: true });
+  for (const [name, text] of Object.entries(MANIFESTS)) writeFileSync(path.join(suites, 'fuzz', name), text);
+  const { server, close } = await startServiceLab(files, {
+    suites: [suites],
+    auth: options.auth ?? false,
     agentToken: AGENT_TOKEN,
-    tokens,
-    auth: { enabled: options.auth ?? false },
-    devices: liveDevicesProvider(redis, inventory, { prefix: keys.keyPrefix }),
-    dashboard: false,
+  }).catch(async (err: unknown) => {
+    await files.remove();
+    throw err;
   });
-  await app.ready();
   return {
-    app,
-    home,
-    store,
-    redis,
-    keys,
-    inventory,
-    catalog,
-    tokens,
+    app: server.api,
+    home: files.home,
+    store: server.store,
+    redis: server.redis,
+    keys: labKeys(files.prefix),
+    inventory: server.devices.inventory,
+    catalog: server.catalog,
+    tokens: new TokensRepo(server.store.db),
     async close() {
-      await controlPlane.stop();
-      await app.close();
-      await removeLabKeys(redis, keys);
-      redis.disconnect();
-      store.close();
-      rmSync(home, { recursive: true, force: true });
+      await close();
+      await files.remove();
     },
   };
 }
@@ -149,7 +105,7 @@ export async function startFuzzApi(options: { auth?: boolean } = {}): Promise<Fu
 /** Closes the API and checks that nothing of its Redis prefix is left. */
 export async function closeAndExpectNoKeys(api: FuzzApi): Promise<void> {
   const pattern = `${api.keys.queuePrefix}:*`;
-  const probe = api.redis.duplicate();
+  const probe = newRedis();
   try {
     await api.close();
     expect(await scanKeys(probe, pattern)).toEqual([]);

@@ -16,18 +16,10 @@ import { type AgentProcess, spawnAgent } from '../support/agent-process.ts';
 import { waitForRun } from '../support/lab-harness.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
 import { DOCKER_SOCKET, dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { containerBox } from '../support/container-box.ts';
 
-const box = (id: string, host: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: crash-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${host}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`;
+const box = (id: string, host: string) =>
+  containerBox({ id, name: id, model: 'crash-box', host, memoryMb: 32 });
 
 const SUITE = `
 import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';

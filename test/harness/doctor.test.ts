@@ -29,9 +29,12 @@ describe('devlab doctor (the CLI, against the real services)', () => {
       'Docker engine',
       'Appium',
       'Chromium + chromedriver',
+      'Chromium headless',
+      'Job queue (BullMQ)',
       'TensorFlow.js backend',
+      'SQLite store',
     ]) {
-      expect(stdout).toMatch(new RegExp(`✔ ${name.replace(/[.+]/g, '\\$&')}\\s`));
+      expect(stdout).toMatch(new RegExp(`✔ ${name.replace(/[.+()]/g, '\\$&')}\\s`));
     }
     expect(code).toBe(0);
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { historyRanker } from '../../harness/history/history-ranker.ts';
 import { LabHistory } from '../../harness/history/lab-history.ts';
-import { ALL_PARTNERS } from '../../harness/history/query-stats.ts';
+import { ALL_PARTNERS } from '../../harness/protocol/all-partners.ts';
 import type { RankPair } from '../../harness/planner/ranker.ts';
 import { Store } from '../../harness/store/store.ts';
 import { type SeedJob, seedFinishedRun } from '../support/seed-history.ts';

@@ -69,6 +69,8 @@ describe('lab keys', () => {
       keys.deviceHealth('tv'),
       keys.lease('tv'),
       keys.leaseSeq('tv'),
+      keys.relayRequests('agent-a'),
+      keys.relayAgent('agent-a'),
     ];
     for (const key of named) expect(key.startsWith(keys.keyPrefix)).toBe(true);
     expect(keys.lease('tv')).toBe('lab-x:lease:tv');

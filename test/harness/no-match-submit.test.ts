@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +10,8 @@ import {
   type ControlPlaneService,
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
-import { redisConnection } from '../../harness/queue/connection.ts';
 import { codeTests, makeSuiteDir, removeSuiteDirs } from '../suites/fixtures/suite-dir.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 /**
@@ -74,12 +73,7 @@ describe('submitting a run that matches nothing, or to a lab with broken suites'
   afterAll(async () => {
     await lab?.close();
     await broken?.close();
-    if (up) {
-      const redis = redisConnection(REDIS_URL);
-      for (const prefix of prefixes) await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-    for (const home of homes) rmSync(home, { recursive: true, force: true });
+    for (const [i, home] of homes.entries()) await removeTestLab(prefixes[i]!, home, up);
     await removeSuiteDirs();
   });
 

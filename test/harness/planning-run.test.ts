@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -12,7 +12,7 @@ import { ControlPlane } from '../../harness/server/control-plane.ts';
 import { Store } from '../../harness/store/store.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { fixedDurations, tableRanker } from '../support/lab-harness.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { plannedJob } from '../support/seed-history.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
@@ -66,10 +66,9 @@ describe.skipIf(!up)('a big run is written in slices while the control plane sta
     keys = labKeys(`devlab-planning-${process.pid}`);
   });
   afterAll(async () => {
-    await dropPrefix(redis, keys.queuePrefix);
     redis.disconnect();
     store.close();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(keys.queuePrefix, home, up);
   });
 
   it('queues every job of a 4,600-job run, and the event loop turns while its jobs are written', async () => {

@@ -9,7 +9,7 @@ import { predictionReport } from '../../harness/history/prediction-report.ts';
 import { type ButtonPage, serveButtonPage } from '../support/button-page.ts';
 import { type LabHarness, startLabHarness, tableRanker, waitForRun } from '../support/lab-harness.ts';
 import { dockerUp, redisUp, requireService } from '../support/services.ts';
-import { shellTest } from '../support/container-box.ts';
+import { containerBox, shellTest } from '../support/container-box.ts';
 
 const INVENTORY = `
 devices:
@@ -23,17 +23,7 @@ devices:
     host: agent-a
     capabilities: { codecs: [h264], resolution: 1080p, memoryMb: 4096, input: [pointer] }
     settings: { viewport: { width: 1280, height: 720 } }
-  - id: e2e-box-1
-    name: E2E container box
-    driver: docker
-    model: e2e-box
-    platform: linux
-    os: busybox
-    firmware: '2.0'
-    host: agent-a
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/e2e-box:1', build: stb-reference-1, memoryMb: 64 }
-`;
+${containerBox({ id: 'e2e-box-1', name: 'E2E container box', model: 'e2e-box', host: 'agent-a', image: 'devlab/e2e-box:1' })}`;
 
 let flakyCalls = 0;
 const TESTS = [

@@ -8,18 +8,10 @@ import { defineTest } from '../../suites/define-test.ts';
 import type { TestDefinition } from '../../suites/test-api.ts';
 import { type LabHarness, startLabHarness, waitForRun } from '../support/lab-harness.ts';
 import { DOCKER_SOCKET, dockerUp, redisUp, requireService } from '../support/services.ts';
+import { containerBox } from '../support/container-box.ts';
 
-const box = (id: string, model: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: docker
-    model: ${model}
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: sched-agent
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: 'devlab/stb-reference:1', build: stb-reference-1, memoryMb: 32 }`;
+const box = (id: string, model: string) =>
+  containerBox({ id, name: id, model, host: 'sched-agent', memoryMb: 32 });
 
 const sleeper = (id: string, tag: string, seconds: number): TestDefinition =>
   defineTest(

@@ -7,7 +7,6 @@ import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
-import { chromiumPresent } from '../devices/services.ts';
 import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
 import { type BasicAuthHub, startBasicAuthHub } from '../support/basic-auth-hub.ts';
 import {
@@ -20,7 +19,7 @@ import {
   runCli,
 } from '../support/leak-scan.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
-import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { chromiumUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 // The hub's access key: found anywhere below, it is a leak.
 const HUB_USER = 'devlab';
@@ -73,7 +72,7 @@ export default [
 `;
 
 describe('a hub URL with credentials: the key reaches no API, CLI, log, Redis, store or artifact (real processes)', async () => {
-  const up = (await requireService('Redis', redisUp)) && chromiumPresent();
+  const up = (await requireService('Redis', redisUp)) && (await requireService('Chromium', chromiumUp));
   const dir = mkdtempSync(path.join(tmpdir(), 'devlab-sec-hub-'));
   const home = path.join(dir, 'home');
   const inventory = path.join(dir, 'inventory.yaml');

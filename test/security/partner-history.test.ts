@@ -1,21 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanPreview } from '../../harness/api/schemas.ts';
 import { loadConfig } from '../../harness/config/config.ts';
-import { ALL_PARTNERS } from '../../harness/history/query-stats.ts';
+import { ALL_PARTNERS } from '../../harness/protocol/all-partners.ts';
 import {
   type ControlPlaneService,
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
 import type { Plan } from '../../harness/planner/planner.ts';
-import { redisConnection } from '../../harness/queue/connection.ts';
 import { storePath } from '../../harness/store/database.ts';
 import { Store } from '../../harness/store/store.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { call } from '../api/authed-api.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
 import { seedFinishedRun } from '../support/seed-history.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
@@ -89,12 +88,7 @@ describe('history does not leak across partners', async () => {
   });
   afterAll(async () => {
     await server?.close();
-    if (up) {
-      const redis = redisConnection(REDIS_URL);
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    }
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   const preview = async (who: keyof typeof token, query: string): Promise<PlanPreview> => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { type AgentProcess, type DevlabProcess, spawnAgent, spawnDevlab } from '../support/agent-process.ts';
+import { containerBox } from '../support/container-box.ts';
 import { dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 import {
   agentArgs,
@@ -29,21 +30,7 @@ const TV = 'sec-secret-tv-1';
 const BOX = 'sec-secret-box-1';
 
 const inventoryYaml = (appiumUrl: string) => `
-devices:
-  - id: ${BOX}
-    name: security secrets box
-    driver: docker
-    model: sec-secret-box
-    platform: linux
-    os: busybox
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings:
-      image: 'devlab/stb-reference:1'
-      build: stb-reference-1
-      memoryMb: 32
-      env: { API_TOKEN: ${ENV_TOKEN}, REGION: eu-west }
+devices:${containerBox({ id: BOX, name: 'security secrets box', model: 'sec-secret-box', host: AGENT, memoryMb: 32, settings: { env: `{ API_TOKEN: ${ENV_TOKEN}, REGION: eu-west }` } })}
   - id: ${TV}
     name: security secrets TV
     driver: appium

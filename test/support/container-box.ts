@@ -12,10 +12,13 @@ export function containerBox(o: {
   model: string;
   host: string;
   image?: string;
+  /** The local image spec the driver builds a missing image from; null: none (a missing image fails). */
+  build?: string | null;
   memoryMb?: number;
   settings?: Record<string, string | number>;
 }): string {
   const more = Object.entries(o.settings ?? {}).map(([key, value]) => `, ${key}: ${value}`);
+  const build = o.build === null ? '' : ` build: ${o.build ?? 'stb-reference-1'},`;
   return `
   - id: ${o.id}
     name: ${o.name}
@@ -26,7 +29,7 @@ export function containerBox(o: {
     firmware: '1.0'
     host: ${o.host}
     capabilities: { codecs: [h264], resolution: 720p, memoryMb: 256, input: [dpad] }
-    settings: { image: '${o.image ?? 'devlab/stb-reference:1'}', build: stb-reference-1, memoryMb: ${o.memoryMb ?? 64}${more.join('')} }
+    settings: { image: '${o.image ?? 'devlab/stb-reference:1'}',${build} memoryMb: ${o.memoryMb ?? 64}${more.join('')} }
 `;
 }
 

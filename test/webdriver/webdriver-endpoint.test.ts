@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,10 +20,9 @@ import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { WEBDRIVER_TEST_ID } from '../../harness/webdriver/session-store.ts';
 import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
 import { call } from '../api/authed-api.ts';
-import { chromiumPresent } from '../devices/services.ts';
 import { until } from '../support/hooks-lab.ts';
-import { dropPrefix } from '../support/redis-keys.ts';
-import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { removeTestLab } from '../support/redis-keys.ts';
+import { chromiumUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 const TV = 'tv-4k-hdr';
 const TITLE = 'Devlab Reference Streaming';
@@ -50,7 +49,7 @@ interface RunResults {
  * WebdriverIO (a separate node process running a script with no devlab code, or `remote()` here).
  */
 describe('the WebDriver endpoint (/wd/hub)', async () => {
-  const up = (await requireService('Redis', redisUp)) && chromiumPresent();
+  const up = (await requireService('Redis', redisUp)) && (await requireService('Chromium', chromiumUp));
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-webdriver-'));
   const prefix = `devlab-webdriver-${process.pid}`;
   const redis = redisConnection(REDIS_URL);
@@ -151,9 +150,8 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
     await server?.close();
     await appium?.stop();
     await app?.close();
-    if (up) await dropPrefix(redis, prefix);
     redis.disconnect();
-    rmSync(home, { recursive: true, force: true });
+    await removeTestLab(prefix, home, up);
   });
 
   it.skipIf(!up)(

@@ -5,7 +5,7 @@ import { partnerScope } from '../../auth/principal.ts';
 import { bearerMatches } from '../../auth/token.ts';
 import { ArtifactStorageError } from '../../artifacts/artifact-store.ts';
 import { NotFoundError, RequestError } from '../../errors.ts';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../api-deps.ts';
 import { binary, errors, json, raw } from '../openapi.ts';
 import { artifactSavedSchema, errorSchema } from '../schemas.ts';
 
@@ -103,10 +103,11 @@ function registerUpload(
   );
 }
 
-export function registerArtifactRoutes(
+/** The artifact routes (a Fastify plugin, registered with the API's deps): the agents' upload and the download. */
+export async function artifactRoutes(
   app: FastifyInstance,
   { controlPlane, artifacts, agentToken }: ApiDeps,
-): void {
+): Promise<void> {
   const store = controlPlane.store;
   // The upload route alone reads raw bytes (up to MAX_ARTIFACT): its parser lives in its own encapsulated
   // context, so any other route answers a non-JSON body with 415 instead of parsing it.

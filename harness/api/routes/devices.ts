@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isAdmin } from '../../auth/principal.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../api-deps.ts';
 import type { DeviceView } from '../devices-provider.ts';
 import { errors, json } from '../openapi.ts';
 import { deviceActionSchema, deviceViewSchema, type SameKeys } from '../schemas.ts';
@@ -15,7 +15,7 @@ const deviceFieldsShown: SameKeys<DeviceView, z.output<typeof deviceViewSchema>>
 void deviceFieldsShown;
 
 /** Any token may look at the inventory; only admins change device states. */
-export function registerDeviceRoutes(app: FastifyInstance, { devices }: ApiDeps): void {
+export async function deviceRoutes(app: FastifyInstance, { devices }: ApiDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const unavailable = (reply: FastifyReply) =>
     reply.code(503).send({ error: 'this control plane has no device inventory wired', field: 'devices' });

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import { historyCsvStream } from '../../history/history-export.ts';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../api-deps.ts';
 import { errors, raw } from '../openapi.ts';
 
 const exportQuery = z.object({
@@ -21,7 +21,7 @@ const exportQuery = z.object({
  * `GET /api/history.csv`: the lab's own history as the history CSV `devlab analysis report|evaluate`
  * read, streamed from the store (`devlab analysis export`). A partner's token gets its own runs only.
  */
-export function registerHistoryExportRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): void {
+export async function historyExportRoutes(app: FastifyInstance, { controlPlane }: ApiDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
     '/api/history.csv',

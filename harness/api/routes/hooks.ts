@@ -136,7 +136,7 @@ const deliveryView = (d: DeliveryView): z.infer<typeof deliverySchema> => ({
  * `/api/hooks`: signed outbound webhooks. A partner token manages its own partner's hooks (another
  * partner's answers 404); an admin sees every hook and adds hooks for every partner's runs.
  */
-export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDeps): void {
+export async function hookRoutes(app: FastifyInstance, { hooks }: HookRouteDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.post(
@@ -241,9 +241,4 @@ export function registerHookRoutes(app: FastifyInstance, { hooks }: HookRouteDep
         .code(202)
         .send(deliveryView(await hooks.redeliver(partnerScope(req.principal), req.params.deliveryId))),
   );
-}
-
-/** The hook routes as a plugin of the control plane's API (after `buildApi`, before it listens). */
-export function registerHookApi(app: FastifyInstance, deps: HookRouteDeps): void {
-  app.register(async (api) => registerHookRoutes(api, deps));
 }

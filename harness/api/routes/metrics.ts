@@ -2,6 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LabMetrics } from '../../metrics/lab-metrics.ts';
 import type { TokensRepo } from '../../store/tokens-repo.ts';
 
+/** What `GET /metrics` serves, and whether (`auth`) a client off this machine needs an admin token. */
+export interface MetricsRouteOptions {
+  metrics: LabMetrics;
+  auth: boolean;
+  tokens: TokensRepo;
+}
+
 /** Addresses of this machine: a Prometheus (or an agent's node exporter) scraping from the same host. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -20,11 +27,8 @@ function bearer(req: FastifyRequest): string | null {
  * scrapes it without a token; any other needs an admin token (Prometheus's `authorization` setting).
  * With auth off, it is open like the rest of the API. Not part of the OpenAPI document (it is not JSON).
  */
-export function registerMetricsRoute(
-  app: FastifyInstance,
-  metrics: LabMetrics,
-  access: { auth: boolean; tokens: TokensRepo },
-): void {
+export async function metricsRoute(app: FastifyInstance, access: MetricsRouteOptions): Promise<void> {
+  const { metrics } = access;
   app.get(
     '/metrics',
     {

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ReportData } from '../../../analysis/report/build.ts';
 import { z } from 'zod';
 import { type Principal, partnerScope } from '../../auth/principal.ts';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../api-deps.ts';
 import { errors, json, raw } from '../openapi.ts';
 import { reportSchema } from '../schemas.ts';
 
@@ -33,7 +33,7 @@ function reportScope(principal: Principal | null, asked: string | undefined): st
  * report of its own runs only; an admin (or anyone, auth off) the whole lab's, or one partner's with
  * `?partner=`.
  */
-export function registerReportRoutes(app: FastifyInstance, { report }: ApiDeps): void {
+export async function reportRoutes(app: FastifyInstance, { report }: ApiDeps): Promise<void> {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const refusals = errors(400, 401, 429, 503);
   api.get(

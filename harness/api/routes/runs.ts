@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
-import { ALL_PARTNERS } from '../../history/query-stats.ts';
+import { ALL_PARTNERS } from '../../protocol/all-partners.ts';
 import { NotFoundError, RequestError, UnprocessableRequestError } from '../../errors.ts';
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -13,7 +13,7 @@ import {
 import { runRequestSchema } from '../../protocol/run-request.ts';
 import { junitReport } from '../../results/junit-report.ts';
 import type { RunRow } from '../../store/runs-repo.ts';
-import type { ApiDeps } from '../app.ts';
+import type { ApiDeps } from '../api-deps.ts';
 import { errors, json, raw } from '../openapi.ts';
 import {
   type PlanPreview,
@@ -68,7 +68,8 @@ const planQuery = z.object({
   ),
 });
 
-export function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
+/** The run routes (a Fastify plugin, registered with the API's deps): submit, preview, status, results, events. */
+export async function runRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { controlPlane, suiteProblems } = deps;
   const api = app.withTypeProvider<ZodTypeProvider>();
   const store = controlPlane.store;

@@ -14,7 +14,10 @@ import { type LiveStatus, liveStatus } from '../../../devices/state/live-status.
 import { DeviceStateStore } from '../../../devices/state/state-store.ts';
 import { TransitionError } from '../../../devices/state/transitions.ts';
 import { configSchema, loadConfig } from '../../config/config.ts';
+import { localAppiumUrl } from '../../config/local-appium.ts';
 import { labKeys } from '../../queue/names.ts';
+import { type Reservation, ReservationStore } from '../../webdriver/reservation-store.ts';
+import { registerReservationCommands } from './device-reservations.ts';
 
 interface CommonOptions {
   inventory?: string;
@@ -40,7 +43,10 @@ function keyPrefix(options: CommonOptions): string | null {
 /** The inventory, or null after printing its errors (file:line:column per problem). */
 function inventory(options: CommonOptions): DeviceRecord[] | null {
   try {
-    return loadInventory(options.inventory ?? loadConfig().inventory ?? DEFAULT_INVENTORY);
+    const config = loadConfig();
+    return loadInventory(options.inventory ?? config.inventory ?? DEFAULT_INVENTORY, {
+      localAppiumUrl: localAppiumUrl(config),
+    });
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
     process.stderr.write(`devlab: ${err.message}\n`);
@@ -89,21 +95,41 @@ async function list(options: CommonOptions & { json?: boolean }): Promise<void> 
   if (!devices || prefix === null) return;
   const redis = await connectRedis();
   let live: Map<string, LiveStatus> | null = null;
+  let reserved = new Map<string, Reservation>();
   try {
-    if (redis) live = new Map((await liveStatus(redis, devices, prefix)).map((s) => [s.deviceId, s]));
+    if (redis) {
+      live = new Map((await liveStatus(redis, devices, prefix)).map((s) => [s.deviceId, s]));
+      // The reservations kept beside the leases (labKeys of the same prefix, its colon off).
+      const store = new ReservationStore(redis, labKeys(prefix.slice(0, -1)), (id, why) =>
+        process.stderr.write(`devlab: reservation ${id} is unreadable (${why}); left out\n`),
+      );
+      reserved = new Map((await store.active()).map((r) => [r.deviceId, r]));
+    }
   } finally {
     redis?.disconnect();
   }
   if (options.json) {
     // The whole line is redacted: settings by key and URL, and the live reason (a health failure's message).
-    const out = devices.map((d) => ({ ...redactDevice(d), live: redact(live?.get(d.id) ?? null) }));
+    const out = devices.map((d) => {
+      const r = reserved.get(d.id);
+      return {
+        ...redactDevice(d),
+        live: redact(live?.get(d.id) ?? null),
+        ...(r ? { reservation: { partner: r.partner, until: r.until } } : {}),
+      };
+    });
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
   const rows = [['ID', 'DRIVER', 'MODEL', 'PLATFORM', 'RES', 'HOST', 'STATE', 'HOLDER / REASON']];
   for (const d of devices) {
     const s = live?.get(d.id);
-    const note = s ? redactText(s.holder ?? s.reason) : '';
+    const r = reserved.get(d.id);
+    const note = r
+      ? `reserved by ${r.partner} until ${new Date(r.until).toISOString()}`
+      : s
+        ? redactText(s.holder ?? s.reason)
+        : '';
     rows.push([
       d.id,
       d.driver,
@@ -176,9 +202,11 @@ async function move(
   }
 }
 
-/** `devlab devices list|check|block|unblock|drain`. */
+/** `devlab devices list|check|block|unblock|drain`, and `reserve|reservations|release` (reservations through the API). */
 export function registerDevicesCommands(program: Command): void {
-  const devices = program.command('devices').description('the device inventory, live state and health');
+  const devices = program
+    .command('devices')
+    .description('the device inventory, live state, health and reservations');
   const common = (cmd: Command): Command =>
     cmd
       .option(
@@ -209,4 +237,6 @@ export function registerDevicesCommands(program: Command): void {
   common(devices.command('drain <id>').description('finish running work, then accept no new leases'))
     .requiredOption('--reason <text>', 'why, for the transition log')
     .action((id: string, o: CommonOptions & { reason: string }) => move(id, 'draining', o));
+
+  registerReservationCommands(devices);
 }

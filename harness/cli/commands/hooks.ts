@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/config.ts';
 import { HOOK_EVENTS, HOOK_TARGETS } from '../../store/hooks-repo.ts';
-import { ApiClient, serverUrl } from '../api-client.ts';
-import { reportError } from './run.ts';
+import { apiAction as act, type ServerOption } from '../api-action.ts';
 
 interface HookView {
   id: string;
@@ -37,14 +35,6 @@ interface DeliveryView {
   }[];
 }
 
-interface ServerOption {
-  server?: string;
-  json?: boolean;
-}
-
-const client = (opts: ServerOption) =>
-  new ApiClient(serverUrl(loadConfig(), opts.server), process.env['DEVLAB_TOKEN']);
-
 const when = (ms: number) => new Date(ms).toISOString();
 
 function hookLine(h: HookView): string {
@@ -65,20 +55,6 @@ function deliveryLines(d: DeliveryView): string {
       `  #${a.attempt} ${when(a.at)} ${a.statusCode ?? '---'} ${a.durationMs} ms${a.manual ? ' (redelivery)' : ''}${a.error ? ` ${a.error}` : ''}\n`,
   );
   return head + attempts.join('');
-}
-
-/** Runs `fn` and prints its answer as JSON or through `text`; errors go to stderr with exit code 2. */
-async function act<T>(
-  opts: ServerOption,
-  fn: (api: ApiClient) => Promise<T>,
-  text: (v: T) => string,
-): Promise<void> {
-  try {
-    const value = await fn(client(opts));
-    process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : text(value));
-  } catch (err) {
-    reportError(err);
-  }
 }
 
 /** `devlab hooks`: signed outbound webhooks through the control plane's API (`/api/hooks`). */

@@ -1,6 +1,8 @@
 // The devlab dashboard: plain DOM, no framework, no build. The token is pasted once and kept in
 // localStorage; every API call sends it as a bearer token, artifacts included (fetched into blob URLs).
 import { showHook, showHooks } from './hooks.js';
+import { dataTable } from './table.js';
+import { ownReservations, reservationCell } from './reservations.js';
 
 const TOKEN_KEY = 'devlab.token';
 const POLL_MS = 2000;
@@ -22,7 +24,9 @@ function say(message, isError = false) {
 
 async function api(path, as = 'json', init = {}) {
   const headers = token() ? { authorization: `Bearer ${token()}` } : {};
-  const res = await fetch(path, { method: init.method ?? 'GET', headers });
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const res = await fetch(path, { method: init.method ?? 'GET', headers, body });
   if (!res.ok) {
     let message = `HTTP ${res.status}`;
     try {
@@ -82,22 +86,7 @@ async function showRuns() {
     view.replaceChildren(
       h('h2', {}, 'Runs'),
       runs.length
-        ? h(
-            'table',
-            { 'aria-label': 'Runs' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Run', 'Partner', 'Build', 'Priority', 'Status', 'Verdicts', 'Created'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h('tbody', {}, rows),
-          )
+        ? dataTable(h, 'Runs', ['Run', 'Partner', 'Build', 'Priority', 'Status', 'Verdicts', 'Created'], rows)
         : h('p', { class: 'muted' }, 'No runs yet.'),
     );
     say(`updated ${new Date().toLocaleTimeString()}`);
@@ -341,6 +330,7 @@ async function showRun(id, openJob) {
 async function showDevices() {
   try {
     const devices = await api('/api/devices');
+    const own = await ownReservations(ui, devices);
     view.replaceChildren(
       h('h2', {}, 'Devices'),
       h(
@@ -352,9 +342,17 @@ async function showDevices() {
           h(
             'tr',
             {},
-            ['Device', 'Driver', 'Model', 'Firmware', 'Host', 'State', 'Lease holder', 'Reason'].map((t) =>
-              h('th', { scope: 'col' }, t),
-            ),
+            [
+              'Device',
+              'Driver',
+              'Model',
+              'Firmware',
+              'Host',
+              'State',
+              'Lease holder',
+              'Reserved',
+              'Reason',
+            ].map((t) => h('th', { scope: 'col' }, t)),
           ),
         ),
         h(
@@ -371,6 +369,7 @@ async function showDevices() {
               h('td', {}, d.host),
               h('td', {}, badge(d.state)),
               h('td', {}, d.leaseHolder ?? '—'),
+              h('td', { class: 'reserved' }, reservationCell(ui, d, own, showDevices)),
               h('td', {}, d.reason ?? ''),
             ),
           ),

@@ -2,6 +2,8 @@
 // log, with redelivery by hand. What a token may see is the API's answer: another partner's hook is a 404.
 // `ui` is app.js's toolkit: { api, h, badge, when, say, schedule, view }.
 
+import { dataTable } from './table.js';
+
 const shortEvents = (events) => events.join(', ');
 
 function target(hook) {
@@ -17,35 +19,21 @@ export async function showHooks(ui) {
     view.replaceChildren(
       h('h2', {}, 'Hooks'),
       hooks.length
-        ? h(
-            'table',
-            { 'aria-label': 'Hooks' },
-            h(
-              'thead',
-              {},
+        ? dataTable(
+            h,
+            'Hooks',
+            ['Hook', 'Partner', 'Target', 'Events', 'URL', 'Query', 'Created'],
+            hooks.map((k) =>
               h(
                 'tr',
-                {},
-                ['Hook', 'Partner', 'Target', 'Events', 'URL', 'Query', 'Created'].map((t) =>
-                  h('th', { scope: 'col' }, t),
-                ),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              hooks.map((k) =>
-                h(
-                  'tr',
-                  { 'data-hook': k.id },
-                  h('td', {}, h('a', { href: `#/hooks/${encodeURIComponent(k.id)}` }, k.id)),
-                  h('td', {}, k.partner ?? 'all partners'),
-                  h('td', {}, target(k), k.onlyPassed ? ' (passed runs only)' : ''),
-                  h('td', {}, shortEvents(k.events)),
-                  h('td', { class: 'url' }, k.url),
-                  h('td', {}, k.query ?? '—'),
-                  h('td', {}, when(k.createdAt)),
-                ),
+                { 'data-hook': k.id },
+                h('td', {}, h('a', { href: `#/hooks/${encodeURIComponent(k.id)}` }, k.id)),
+                h('td', {}, k.partner ?? 'all partners'),
+                h('td', {}, target(k), k.onlyPassed ? ' (passed runs only)' : ''),
+                h('td', {}, shortEvents(k.events)),
+                h('td', { class: 'url' }, k.url),
+                h('td', {}, k.query ?? '—'),
+                h('td', {}, when(k.createdAt)),
               ),
             ),
           )
@@ -124,32 +112,11 @@ export async function showHook(ui, id, seen = { key: null }) {
           `${hook.partner ?? 'all partners'} · ${target(hook)} · ${shortEvents(hook.events)} · ${hook.url}`,
         ),
         deliveries.length
-          ? h(
-              'table',
-              { 'aria-label': 'Delivery log' },
-              h(
-                'thead',
-                {},
-                h(
-                  'tr',
-                  {},
-                  [
-                    'Event',
-                    'Run',
-                    'State',
-                    'Attempts',
-                    'Status codes',
-                    'Next retry',
-                    'Idempotency key',
-                    '',
-                  ].map((t) => h('th', { scope: 'col' }, t)),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                deliveries.map((d) => deliveryRow(ui, d, refresh)),
-              ),
+          ? dataTable(
+              h,
+              'Delivery log',
+              ['Event', 'Run', 'State', 'Attempts', 'Status codes', 'Next retry', 'Idempotency key', ''],
+              deliveries.map((d) => deliveryRow(ui, d, refresh)),
             )
           : h('p', { class: 'muted' }, 'No deliveries yet.'),
       );

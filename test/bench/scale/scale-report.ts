@@ -1,4 +1,4 @@
-import type { BenchResult } from '../harness.bench.ts';
+import type { BenchResult } from '../bench-result.ts';
 import type { SizeResult } from './measure-size.ts';
 import { quantile, type Series } from './timed-series.ts';
 

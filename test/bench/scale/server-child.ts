@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../../harness/config/config.ts';
 import { startControlPlaneService } from '../../../harness/lab/control-plane-service.ts';
@@ -14,6 +15,18 @@ applyHeapPolicy();
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
 const stalls = monitorEventLoopDelay({ resolution: 2 });
 stalls.enable();
+// BENCH_PROF: also where each stall of 40+ ms was (monotonic µs, the CPU profile's clock), to read the
+// profile's samples inside it (/tmp/prof/gaps-<pid>.json).
+const gaps: [number, number][] = [];
+if (process.env['BENCH_PROF']) {
+  let last = process.hrtime.bigint();
+  setInterval(() => {
+    const now = process.hrtime.bigint();
+    if (now - last > 40_000_000n) gaps.push([Number(last / 1000n), Number(now / 1000n)]);
+    last = now;
+  }, 2).unref();
+  process.on('exit', () => writeFileSync(`/tmp/prof/gaps-${process.pid}.json`, JSON.stringify(gaps)));
+}
 const send = (reply: ChildReply): void => {
   process.send?.(reply);
 };

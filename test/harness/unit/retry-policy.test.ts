@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AttemptSummary, infraBackoffMs, nextStep } from '../../../harness/scheduler/retry-policy.ts';
+import { infraBackoffMs, nextStep } from '../../../harness/scheduler/retry-policy.ts';
+import type { AttemptSummary } from '../../../harness/store/attempts-repo.ts';
 
 const a = (
   attempt: number,
