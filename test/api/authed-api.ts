@@ -43,6 +43,17 @@ export async function startAuthedApi(
   return { app, url, tokens, close: () => app.close() };
 }
 
+export type PartnerTokens = { acme: string; globex: string; admin: string };
+
+/** The tests' usual tokens: two partners' (acme, globex) and an admin's (ops), created in `repo`'s store. */
+export function partnerTokens(repo: TokensRepo): PartnerTokens {
+  return {
+    acme: repo.create('acme').token,
+    globex: repo.create('globex').token,
+    admin: repo.create('ops', 'admin').token,
+  };
+}
+
 /** fetch with a bearer token (or none). */
 export function call(
   url: string,

@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Triage } from '../../analysis/triage/triage.ts';
 import { type DevlabConfig, loadConfig } from '../../harness/config/config.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import {
@@ -13,6 +12,7 @@ import {
 import { storePath } from '../../harness/store/database.ts';
 import { Store } from '../../harness/store/store.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
+import { resultsByPair } from '../support/run-results.ts';
 import { type SeedJob, seedFinishedRun } from '../support/seed-history.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
@@ -65,14 +65,6 @@ function seedHistory(store: Store, t0: number): void {
   });
 }
 
-interface ResultJob {
-  id: string;
-  testId: string;
-  deviceId: string | null;
-  verdict: string | null;
-  triage: Triage | null;
-}
-
 describe('failure triage of a run on the real control plane (API, JUnit, CLI)', async () => {
   const up = await requireService('Redis', redisUp);
   const home = mkdtempSync(path.join(tmpdir(), 'devlab-triage-'));
@@ -94,12 +86,7 @@ describe('failure triage of a run on the real control plane (API, JUnit, CLI)', 
           resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
       );
     });
-  const results = async (runId: string): Promise<Record<string, ResultJob>> => {
-    const res = await fetch(`${server!.url}/api/runs/${runId}/results`);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { jobs: ResultJob[] };
-    return Object.fromEntries(body.jobs.map((j) => [`${j.testId}@${j.deviceId}`, j]));
-  };
+  const results = (runId: string) => resultsByPair(server!.url, runId);
 
   beforeAll(async () => {
     if (!up) return;

@@ -13,7 +13,7 @@ import {
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
-import { call } from './authed-api.ts';
+import { call, type PartnerTokens, partnerTokens } from './authed-api.ts';
 import { finishRun, hooksCli, hooksEnv, type Receiver, startReceiver, until } from '../support/hooks-lab.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
 import { REDIS_URL, redisUp, requireService } from '../support/services.ts';
@@ -32,7 +32,7 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
   let server: ControlPlaneService;
   /** The control plane is stopped (the restart test, between its stop and its start). */
   let stopped = false;
-  let tokens: { acme: string; globex: string; admin: string };
+  let tokens: PartnerTokens;
   /** Paths whose receiver answers 200 from now on (`/restart` answers 503 until then). */
   const healed = new Set<string>();
   let receiver: Receiver;
@@ -71,12 +71,7 @@ describe('signed outbound webhooks (devlab hooks, /api/hooks)', async () => {
     elsewhere = await startReceiver(() => ({ status: 200 }));
     config = loadConfig({ env: { ...process.env, ...env } });
     server = await start();
-    const repo = new TokensRepo(server.store.db);
-    tokens = {
-      acme: repo.create('acme').token,
-      globex: repo.create('globex').token,
-      admin: repo.create('ops', 'admin').token,
-    };
+    tokens = partnerTokens(new TokensRepo(server.store.db));
   }, 60_000);
   afterAll(async () => {
     if (!stopped) await server?.close();

@@ -10,7 +10,7 @@ import {
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
-import { call } from '../api/authed-api.ts';
+import { call, type PartnerTokens, partnerTokens } from '../api/authed-api.ts';
 import { finishRun, hooksEnv, type Receiver, startReceiver } from '../support/hooks-lab.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
 import { CHROMIUM, CHROMIUM_ARGS, REDIS_URL, redisUp, requireService } from '../support/services.ts';
@@ -28,7 +28,7 @@ describe('the dashboard shows a partner\u2019s hooks and their delivery logs', a
   let server: ControlPlaneService;
   let receiver: Receiver;
   let healed = false;
-  let tokens: { acme: string; globex: string; admin: string };
+  let tokens: PartnerTokens;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
@@ -47,12 +47,7 @@ describe('the dashboard shows a partner\u2019s hooks and their delivery logs', a
       port: 0,
       agentToken: 'agent-secret-hooks-dash',
     });
-    const repo = new TokensRepo(server.store.db);
-    tokens = {
-      acme: repo.create('acme').token,
-      globex: repo.create('globex').token,
-      admin: repo.create('ops', 'admin').token,
-    };
+    tokens = partnerTokens(new TokensRepo(server.store.db));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage();
     // Any script error or blocked resource (CSP) fails the test; the 404 of another partner's hook is expected.

@@ -12,6 +12,7 @@ import { runBody } from '../../devices/run-body.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
 import { chromiumUp, redisUp, requireService } from '../support/services.ts';
+import { appiumTvYaml } from './appium-tv.ts';
 import {
   alive,
   descendants,
@@ -27,29 +28,7 @@ import {
 const AGENT = 'fault-appium';
 
 /** Two emulated TVs of one pool (same model, firmware and capabilities) on the private Appium server. */
-const tv = (id: string, server: string) => `
-  - id: ${id}
-    name: ${id}
-    driver: appium
-    model: FAULT-TV
-    platform: faultos
-    os: FaultOS 1
-    firmware: '1.0'
-    host: ${AGENT}
-    capabilities: { codecs: [h264], resolution: 1080p, memoryMb: 1024, input: [dpad] }
-    settings:
-      server: ${server}
-      sessionReuse: reuse
-      commandTimeoutMs: 30000
-      capabilities:
-        browserName: chrome
-        platformName: linux
-        appium:automationName: Chromium
-        appium:executable: /usr/bin/chromedriver
-        goog:chromeOptions:
-          binary: /usr/bin/chromium
-          args: [--headless=new, --no-sandbox, --disable-gpu, --disable-quic, --no-first-run, --disable-background-networking, --disable-component-update, --disable-sync]
-      emulation: { windowSize: { width: 1280, height: 720 } }`;
+const tv = (id: string, server: string) => appiumTvYaml({ id, host: AGENT, server, model: 'FAULT-TV' });
 
 const SUITE = `
 import { defineTest } from '${PROJECT_ROOT}/suites/define-test.ts';

@@ -1,25 +1,28 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
 import { HEALTH_ACTOR } from '../../devices/health/health-monitor.ts';
-import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import { agentAppiumDir } from '../../harness/lab/agent-appium.ts';
 import type { AgentProcess } from '../support/agent-process.ts';
 import { chromiumUp, redisUp, requireService } from '../support/services.ts';
-import { appiumTvYaml, shortAppiumSuite } from './appium-tv.ts';
+import {
+  appiumServerOf,
+  appiumTvYaml,
+  closeAgentLab,
+  labStates,
+  runTaggedOn,
+  shortAppiumSuite,
+} from './appium-tv.ts';
 import {
   alive,
-  describeResults,
   descendants,
   expectNoLeaseLeft,
-  expectOneResultPerJob,
   type FaultLab,
   processCommand,
   startFaultLab,
   until,
-  waitForRunOrExplain,
   writeSuite,
 } from './fault-lab.ts';
 
@@ -58,37 +61,19 @@ describe('the agent supervises the Appium server it starts (real agent, Appium 3
     });
     agent = await lab.startAgent(AGENT);
   });
-  afterAll(async () => {
-    if (process.env['DEVLAB_FAULT_VERBOSE'])
-      for (const a of lab?.agents ?? []) console.log(`agent ${a.child.pid}:\n${a.output()}`);
-    await lab?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeAgentLab(lab, dir));
 
   /** The agent's Appium server process: its child whose command line is Appium's on the lab's port. */
   function appiumOf(a: AgentProcess): number {
-    const pid = descendants(a.child.pid!).find((p) => {
-      const cmd = processCommand(p);
-      return cmd.includes('/appium/') && cmd.includes(`--port ${port}`);
-    });
+    const pid = appiumServerOf(a, port);
     if (!pid) throw new Error(`agent ${a.child.pid} runs no Appium server on ${port}`);
     return pid;
   }
 
   /** Runs both tests on `device`; returns the run's status and every attempt (none may be an error). */
-  async function runOn(device: string) {
-    const { store, controlPlane } = lab!.server;
-    const { run } = await controlPlane.submit({
-      query: 'tag:appium-sup',
-      select: `id:${device}`,
-      options: { ordering: 'fifo' },
-    });
-    const status = await waitForRunOrExplain(lab!, run.id, 60_000);
-    const results = expectOneResultPerJob(store, run.id);
-    return { status, results, story: describeResults(results) };
-  }
+  const runOn = (device: string) => runTaggedOn(lab!, 'appium-sup', device);
 
-  const states = () => new DeviceStateStore(lab!.server.redis, { prefix: `${lab!.config.redisPrefix}:` });
+  const states = () => labStates(lab!);
 
   it.skipIf(!up)(
     'a reused session Appium ended while it was idle is replaced before the next test: no error',

@@ -1,23 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../devices/appium/free-port.ts';
-import { DeviceStateStore } from '../../devices/state/state-store.ts';
 import type { AgentProcess } from '../support/agent-process.ts';
 import { chromiumUp, redisUp, requireService } from '../support/services.ts';
-import { appiumTvYaml, shortAppiumSuite } from './appium-tv.ts';
 import {
-  describeResults,
-  descendants,
-  expectOneResultPerJob,
-  type FaultLab,
-  processCommand,
-  startFaultLab,
-  until,
-  waitForRunOrExplain,
-  writeSuite,
-} from './fault-lab.ts';
+  appiumServerOf,
+  appiumTvYaml,
+  closeAgentLab,
+  labStates,
+  runTaggedOn,
+  shortAppiumSuite,
+} from './appium-tv.ts';
+import { type FaultLab, startFaultLab, until, writeSuite } from './fault-lab.ts';
 
 /** Two agents of one host (as the reference lab's agent-a and agent-b), one TV each. */
 const A = 'fault-shared-a';
@@ -52,37 +48,31 @@ describe('two agents of one host share its local Appium server (real agents, App
     agentA = await lab.startAgent(A);
     agentB = await lab.startAgent(B);
   }, 120_000);
-  afterAll(async () => {
-    if (process.env['DEVLAB_FAULT_VERBOSE'])
-      for (const a of lab?.agents ?? []) console.log(`agent ${a.child.pid}:\n${a.output()}`);
-    await lab?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeAgentLab(lab, dir));
 
   /** The agent's Appium server process on the configured port, if it runs one. */
-  const appiumOf = (a: AgentProcess): number | undefined =>
-    descendants(a.child.pid!).find((p) => {
-      const cmd = processCommand(p);
-      return cmd.includes('/appium/') && cmd.includes(`--port ${port}`);
-    });
+  const appiumOf = (a: AgentProcess): number | undefined => appiumServerOf(a, port);
 
   /** Runs both tests on `device`: every attempt passed (no infrastructure error on the way). */
   async function expectRunPasses(device: string): Promise<void> {
-    const { store, controlPlane } = lab!.server;
-    const { run } = await controlPlane.submit({
-      query: 'tag:shared-appium',
-      select: `id:${device}`,
-      options: { ordering: 'fifo' },
-    });
-    const status = await waitForRunOrExplain(lab!, run.id, 60_000);
-    const results = expectOneResultPerJob(store, run.id);
-    const story = describeResults(results);
+    const { status, results, story } = await runTaggedOn(lab!, 'shared-appium', device);
     expect(status, story).toBe('passed');
     for (const { attempts } of results)
       expect(
         attempts.map((a) => [a.status, a.deviceId]),
         story,
       ).toEqual([['passed', device]]);
+  }
+
+  /** Agent `host` says it restarted Appium on the port, and runs it. */
+  async function expectRestartedBy(host: string, a: AgentProcess): Promise<void> {
+    await until(
+      `agent ${host} to say it restarted Appium on ${port}`,
+      () => a.output().includes(`Appium restarted on http://127.0.0.1:${port}`),
+      30_000,
+      100,
+    );
+    expect(appiumOf(a)).toBeDefined();
   }
 
   it.skipIf(!up)(
@@ -108,16 +98,10 @@ describe('two agents of one host share its local Appium server (real agents, App
       await agentA!.stop();
       expect(agentA!.child.exitCode).toBe(0);
       // The other agent runs the server now, on the same port.
-      await until(
-        `agent ${B} to say it restarted Appium on ${port}`,
-        () => agentB!.output().includes(`Appium restarted on http://127.0.0.1:${port}`),
-        30_000,
-        100,
-      );
-      expect(appiumOf(agentB!)).toBeDefined();
+      await expectRestartedBy(B, agentB!);
       expect((await fetch(`http://127.0.0.1:${port}/status`)).ok).toBe(true);
       await expectRunPasses(TV_B);
-      const states = new DeviceStateStore(lab!.server.redis, { prefix: `${lab!.config.redisPrefix}:` });
+      const states = labStates(lab!);
       expect((await states.get(TV_B)).state).toBe('available');
       expect((await states.history(TV_B)).filter((t) => t.to === 'quarantined' && t.at >= stoppedAt)).toEqual(
         [],
@@ -144,15 +128,9 @@ describe('two agents of one host share its local Appium server (real agents, App
       // Then it dies too, with its chromedriver and Chromium (nobody else would end those).
       const killedAt = Date.now();
       process.kill(-left, 'SIGKILL');
-      await until(
-        `agent ${A} to say it restarted Appium on ${port}`,
-        () => agentA!.output().includes(`Appium restarted on http://127.0.0.1:${port}`),
-        30_000,
-        100,
-      );
-      expect(appiumOf(agentA!)).toBeDefined();
+      await expectRestartedBy(A, agentA!);
       await expectRunPasses(TV_A);
-      const states = new DeviceStateStore(lab!.server.redis, { prefix: `${lab!.config.redisPrefix}:` });
+      const states = labStates(lab!);
       expect((await states.history(TV_A)).filter((t) => t.to === 'quarantined' && t.at >= killedAt)).toEqual(
         [],
       );

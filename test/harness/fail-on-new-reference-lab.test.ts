@@ -6,7 +6,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMap, parseDocument, type YAMLSeq } from 'yaml';
 import { DEFAULT_INVENTORY } from '../../devices/inventory/load.ts';
-import type { Triage } from '../../analysis/triage/triage.ts';
+import type { JobView } from '../../harness/api/schemas.ts';
 import { loadConfig } from '../../harness/config/config.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../../harness/lab/control-plane-service.ts';
 import { type DevlabProcess, spawnDevlab } from '../support/agent-process.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
+import { resultsByPair } from '../support/run-results.ts';
 import { CHROMIUM, dockerUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
 
 /**
@@ -33,14 +34,6 @@ components:
   player: ['app/player/**']
   platform-drm: ['platform/drm/**']
 `;
-
-interface ResultJob {
-  id: string;
-  testId: string;
-  deviceId: string | null;
-  verdict: string | null;
-  triage: Triage | null;
-}
 
 interface Submitted {
   code: number | null;
@@ -121,15 +114,17 @@ describe('failure triage and `--fail-on new` on the reference lab (real agents, 
           resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout }),
       );
     });
-  const results = async (runId: string): Promise<Record<string, ResultJob>> => {
-    const res = await fetch(`${server!.url}/api/runs/${runId}/results`);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { jobs: ResultJob[] };
-    return Object.fromEntries(body.jobs.map((j) => [`${j.testId}@${j.deviceId}`, j]));
-  };
+  const results = (runId: string) => resultsByPair(server!.url, runId);
   /** The failed results of a run: every one of them must carry a triage. */
-  const failures = (jobs: Record<string, ResultJob>) =>
+  const failures = (jobs: Record<string, JobView>) =>
     Object.fromEntries(Object.entries(jobs).filter(([, j]) => ['failed', 'timed-out'].includes(j.verdict!)));
+  /** The run exited with `code`, and failed on exactly `pairs` (`<test>@<device>`); its failed results. */
+  const expectFailed = async (run: Submitted, code: number, pairs: string[]) => {
+    expect(run.code, run.output).toBe(code);
+    const failed = failures(await results(run.runId));
+    expect(Object.keys(failed).sort()).toEqual(pairs);
+    return failed;
+  };
 
   beforeAll(async () => {
     if (!up) return;
@@ -158,9 +153,7 @@ describe('failure triage and `--fail-on new` on the reference lab (real agents, 
     async () => {
       const run = await submit(['-q', query(TESTS), '--build', 'main-1', '--fail-on', 'new']);
       runs.base = run.runId;
-      expect(run.code, run.output).toBe(1);
-      const failed = failures(await results(run.runId));
-      expect(Object.keys(failed).sort()).toEqual([
+      const failed = await expectFailed(run, 1, [
         'app.playback.hevc-title-fallback@web-desktop',
         'stb.conformance.media@stb-ref-r2-lite',
       ]);
@@ -184,7 +177,10 @@ describe('failure triage and `--fail-on new` on the reference lab (real agents, 
         ...['--changed-paths', 'app/player/stream-select.js', '--fail-on', 'new', '--junit', junit],
       ]);
       runs.known = run.runId;
-      expect(run.code, run.output).toBe(0);
+      const failed = await expectFailed(run, 0, [
+        'app.playback.hevc-title-fallback@web-desktop',
+        'stb.conformance.media@stb-ref-r2-lite',
+      ]);
       const view = (await (await fetch(`${server!.url}/api/runs/${run.runId}`)).json()) as {
         status: string;
         request: { baseBuild?: string; change?: { changedPaths?: string[]; components?: string[] } };
@@ -197,11 +193,6 @@ describe('failure triage and `--fail-on new` on the reference lab (real agents, 
         components: ['player'],
       });
 
-      const failed = failures(await results(run.runId));
-      expect(Object.keys(failed).sort()).toEqual([
-        'app.playback.hevc-title-fallback@web-desktop',
-        'stb.conformance.media@stb-ref-r2-lite',
-      ]);
       for (const [pair, j] of Object.entries(failed)) {
         expect(j.triage, pair).toMatchObject({
           label: 'known',
@@ -265,9 +256,7 @@ describe('failure triage and `--fail-on new` on the reference lab (real agents, 
         ...['--changed-paths', 'platform/drm/widevine.c', '--fail-on', 'new'],
       ]);
       runs.new = run.runId;
-      expect(run.code, run.output).toBe(1);
-      const failed = failures(await results(run.runId));
-      expect(Object.keys(failed).sort()).toEqual([
+      const failed = await expectFailed(run, 1, [
         'app.playback.hevc-title-fallback@web-desktop',
         'stb.conformance.drm@stb-ref-r2-lite',
         'stb.conformance.media@stb-ref-r2-lite',

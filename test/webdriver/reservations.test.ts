@@ -4,35 +4,23 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { remote } from 'webdriverio';
 import YAML from 'yaml';
-import { AppiumServer } from '../../devices/appium/appium-server.ts';
-import { freePort } from '../../devices/appium/free-port.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import { DeviceLease } from '../../harness/agent/device-lease.ts';
-import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
+import type { ReservationView } from '../../harness/api/reservation-view.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { labKeys } from '../../harness/queue/names.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
-import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
-import { call } from '../api/authed-api.ts';
+import { call, type PartnerTokens, partnerTokens } from '../api/authed-api.ts';
 import { runCli } from '../support/leak-scan.ts';
 import { type LabFiles, labFiles, type ServiceLab, startServiceLab } from '../support/service-lab.ts';
 import { chromiumUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { referenceTv, startTvParts, type TvParts } from './tv-parts.ts';
 
 const TV = 'tv-4k-hdr';
 /** A second emulated TV on the same Appium server, for a second reservation at once. */
 const TV2 = 'tv-4k-hdr-2';
 const TITLE = 'Devlab Reference Streaming';
-
-interface ReservationView {
-  id: string;
-  device: string;
-  partner: string;
-  note: string | null;
-  createdAt: number;
-  until: number;
-  webdriverUrl: string;
-}
 
 interface DeviceView {
   id: string;
@@ -51,9 +39,8 @@ describe('device reservations', async () => {
   let files: LabFiles;
   let lab: ServiceLab;
   let leases: LeaseManager;
-  let appium: AppiumServer;
-  let app: ReferenceApp;
-  let tokens: { acme: string; globex: string; admin: string };
+  let tv: TvParts;
+  let tokens: PartnerTokens;
 
   const url = () => lab.server.url;
   const port = () => Number(new URL(url()).port);
@@ -101,23 +88,15 @@ describe('device reservations', async () => {
 
   beforeAll(async () => {
     if (!up) return;
-    app = await startReferenceApp();
     const dir = mkdtempSync(path.join(tmpdir(), 'devlab-reservations-'));
-    appium = await new AppiumServer({
-      host: '127.0.0.1',
-      port: await freePort(),
-      appiumHome: PROJECT_ROOT,
-      logFile: path.join(dir, 'appium.log'),
-    }).start();
-    const reference = loadInventory();
-    const tv = reference.find((d) => d.id === TV)!;
-    const onAppium = { ...tv, settings: { ...tv.settings, server: appium.url } };
-    const container = reference.find((d) => d.driver === 'docker')!;
+    tv = await startTvParts(dir);
+    const onAppium = referenceTv(TV, tv.appium.url);
+    const container = loadInventory().find((d) => d.driver === 'docker')!;
     files = labFiles({
       name: 'reservations',
       dir,
       inventoryYaml: YAML.stringify({
-        devices: [onAppium, { ...onAppium, id: TV2, name: `${tv.name} 2` }, container],
+        devices: [onAppium, { ...onAppium, id: TV2, name: `${onAppium.name} 2` }, container],
       }),
       env: {
         DEVLAB_API_AUTH: 'true',
@@ -126,18 +105,12 @@ describe('device reservations', async () => {
       },
     });
     await start();
-    const repo = new TokensRepo(lab.server.store.db);
-    tokens = {
-      acme: repo.create('acme').token,
-      globex: repo.create('globex').token,
-      admin: repo.create('ops', 'admin').token,
-    };
+    tokens = partnerTokens(new TokensRepo(lab.server.store.db));
   }, 120_000);
 
   afterAll(async () => {
     await lab?.close();
-    await appium?.stop();
-    await app?.close();
+    await tv?.close();
     redis.disconnect();
     if (up) await files.remove();
   });
@@ -261,7 +234,7 @@ describe('device reservations', async () => {
       const browser = await reservedClient(r, 'acme', tokens.acme);
       const caps = browser.capabilities as Record<string, unknown>;
       expect(caps['devlab:deviceId']).toBe(TV);
-      await browser.url(app.url);
+      await browser.url(tv.app.url);
       expect(await browser.getTitle()).toBe(TITLE);
       // One session at a time on a reserved device.
       const second = await newSession(base, tokens.acme, {});
@@ -272,7 +245,7 @@ describe('device reservations', async () => {
       // The session is over, the reservation is not: the TV is still held for acme, and a new session opens.
       expect((await leases.holder(TV))?.holder).toBe('reservation/acme');
       const again = await reservedClient(r, 'acme', tokens.acme);
-      await again.url(app.url);
+      await again.url(tv.app.url);
       const runId = String((again.capabilities as Record<string, unknown>)['devlab:runId']);
 
       const released = await cli(tokens.acme, ['release', r.id]);

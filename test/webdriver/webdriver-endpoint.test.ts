@@ -5,8 +5,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remote } from 'webdriverio';
 import YAML from 'yaml';
-import { AppiumServer } from '../../devices/appium/appium-server.ts';
-import { freePort } from '../../devices/appium/free-port.ts';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import { loadConfig } from '../../harness/config/config.ts';
@@ -18,11 +16,11 @@ import {
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { TokensRepo } from '../../harness/store/tokens-repo.ts';
 import { WEBDRIVER_TEST_ID } from '../../harness/webdriver/session-store.ts';
-import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
 import { call } from '../api/authed-api.ts';
 import { until } from '../support/hooks-lab.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
 import { chromiumUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { referenceTv, startTvParts, type TvParts } from './tv-parts.ts';
 
 const TV = 'tv-4k-hdr';
 const TITLE = 'Devlab Reference Streaming';
@@ -55,8 +53,7 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
   const redis = redisConnection(REDIS_URL);
   const leases = new LeaseManager(redis, { prefix: `${prefix}:` });
   const children: ChildProcess[] = [];
-  let appium: AppiumServer;
-  let app: ReferenceApp;
+  let tv: TvParts;
   let server: ControlPlaneService;
   let port: number;
   let tokens: { acme: string; globex: string };
@@ -87,7 +84,7 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
         WD_USER: 'acme',
         WD_KEY: token,
         WD_CAPABILITIES: JSON.stringify(CAPS),
-        APP_URL: app.url,
+        APP_URL: tv.app.url,
         MODE: mode,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,22 +108,11 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
 
   beforeAll(async () => {
     if (!up) return;
-    app = await startReferenceApp();
-    appium = await new AppiumServer({
-      host: '127.0.0.1',
-      port: await freePort(),
-      appiumHome: PROJECT_ROOT,
-      logFile: path.join(home, 'appium.log'),
-    }).start();
+    tv = await startTvParts(home);
     // The reference lab's emulated TV, on this test's Appium server, and a container device beside it.
-    const reference = loadInventory();
-    const tv = reference.find((d) => d.id === TV)!;
-    const container = reference.find((d) => d.driver === 'docker')!;
+    const container = loadInventory().find((d) => d.driver === 'docker')!;
     const inventoryFile = path.join(home, 'inventory.yaml');
-    writeFileSync(
-      inventoryFile,
-      YAML.stringify({ devices: [{ ...tv, settings: { ...tv.settings, server: appium.url } }, container] }),
-    );
+    writeFileSync(inventoryFile, YAML.stringify({ devices: [referenceTv(TV, tv.appium.url), container] }));
     const config = loadConfig({
       env: {
         ...process.env,
@@ -148,8 +134,7 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     await server?.close();
-    await appium?.stop();
-    await app?.close();
+    await tv?.close();
     redis.disconnect();
     await removeTestLab(prefix, home, up);
   });
@@ -231,7 +216,7 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
       try {
         expect((await call(`${server.url}/api/runs/${runId}`, tokens.globex)).status).toBe(404);
         for (const [method, p, body] of [
-          ['POST', '/url', { url: app.url }],
+          ['POST', '/url', { url: tv.app.url }],
           ['GET', '/title', undefined],
           ['DELETE', '', undefined],
         ] as const) {
@@ -242,7 +227,7 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
         const forged = await call(`${session}/title`, 'dlb_not-a-token');
         expect(forged.status).toBe(401);
         // Still acme's, untouched.
-        await browser.url(app.url);
+        await browser.url(tv.app.url);
         expect(await browser.getTitle()).toBe(TITLE);
       } finally {
         await browser.deleteSession();
@@ -270,10 +255,10 @@ describe('the WebDriver endpoint (/wd/hub)', async () => {
         ok: false,
         reason: expect.stringMatching(/^held by webdriver\//),
       });
-      await a.url(app.url);
+      await a.url(tv.app.url);
       await a.deleteSession();
       const b = await second;
-      await b.url(app.url);
+      await b.url(tv.app.url);
       expect(await b.getTitle()).toBe(TITLE);
       await b.deleteSession();
 

@@ -4,23 +4,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remote } from 'webdriverio';
 import YAML from 'yaml';
-import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { freePort } from '../../devices/appium/free-port.ts';
-import { loadInventory } from '../../devices/inventory/load.ts';
 import { LeaseManager } from '../../devices/lease/lease-manager.ts';
 import { loadConfig } from '../../harness/config/config.ts';
-import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import {
   type ControlPlaneService,
   startControlPlaneService,
 } from '../../harness/lab/control-plane-service.ts';
 import { redisConnection } from '../../harness/queue/connection.ts';
 import { labKeys } from '../../harness/queue/names.ts';
-import { type ReferenceApp, startReferenceApp } from '../../suites/reference-app/server.ts';
 import { type AgentProcess, spawnAgent } from '../support/agent-process.ts';
 import { until } from '../support/hooks-lab.ts';
 import { removeTestLab } from '../support/redis-keys.ts';
 import { chromiumUp, REDIS_URL, redisUp, requireService } from '../support/services.ts';
+import { referenceTv, startTvParts, type TvParts } from './tv-parts.ts';
 
 const TV = 'tv-4k-hdr';
 const AGENT = 'agent-relay';
@@ -52,8 +49,7 @@ describe('the WebDriver relay through the device’s agent', async () => {
   const keys = labKeys(prefix);
   const redis = redisConnection(REDIS_URL);
   const leases = new LeaseManager(redis, { prefix: keys.keyPrefix });
-  let appium: AppiumServer;
-  let app: ReferenceApp;
+  let tv: TvParts;
   let server: ControlPlaneService;
   let agent: AgentProcess | null = null;
   let agentInventory: string;
@@ -78,19 +74,12 @@ describe('the WebDriver relay through the device’s agent', async () => {
 
   beforeAll(async () => {
     if (!up) return;
-    app = await startReferenceApp();
-    appium = await new AppiumServer({
-      host: '127.0.0.1',
-      port: await freePort(),
-      appiumHome: PROJECT_ROOT,
-      logFile: path.join(home, 'appium.log'),
-    }).start();
-    const tv = { ...loadInventory().find((d) => d.id === TV)!, host: AGENT };
+    tv = await startTvParts(home);
     // Nothing listens there: the control plane could not drive the TV itself.
     const unreachable = `http://127.0.0.1:${await freePort()}`;
     const write = (name: string, server: string) => {
       const file = path.join(home, name);
-      writeFileSync(file, YAML.stringify({ devices: [{ ...tv, settings: { ...tv.settings, server } }] }));
+      writeFileSync(file, YAML.stringify({ devices: [{ ...referenceTv(TV, server), host: AGENT }] }));
       return file;
     };
     const config = loadConfig({ env: { ...process.env, ...env() } });
@@ -99,9 +88,9 @@ describe('the WebDriver relay through the device’s agent', async () => {
       auth: false,
       inventoryFile: write('control-plane-inventory.yaml', unreachable),
     });
-    agentInventory = write('agent-inventory.yaml', appium.url);
+    agentInventory = write('agent-inventory.yaml', tv.appium.url);
     agent = await spawnAgent(
-      ['--host', AGENT, '--inventory', agentInventory, '--server', server.url, '--app-url', app.url],
+      ['--host', AGENT, '--inventory', agentInventory, '--server', server.url, '--app-url', tv.app.url],
       env(),
     );
   }, 180_000);
@@ -109,8 +98,7 @@ describe('the WebDriver relay through the device’s agent', async () => {
   afterAll(async () => {
     await agent?.stop();
     await server?.close();
-    await appium?.stop();
-    await app?.close();
+    await tv?.close();
     redis.disconnect();
     await removeTestLab(prefix, home, up);
   });
@@ -123,8 +111,8 @@ describe('the WebDriver relay through the device’s agent', async () => {
       const live = server.webdriver.live.find((s) => s.id === browser.sessionId)!;
       try {
         // The session is on the agent's Appium server, which the control plane's inventory does not name.
-        expect(await onAppium(appium.url, live.appiumSessionId)).toBe(200);
-        await browser.url(app.url);
+        expect(await onAppium(tv.appium.url, live.appiumSessionId)).toBe(200);
+        await browser.url(tv.app.url);
         expect(await browser.getTitle()).toBe(TITLE);
         // A W3C error of Appium's own comes back as Appium answered it, through the relay.
         const missing = await fetch(`${server.url}/wd/hub/session/${browser.sessionId}/element`, {
@@ -147,7 +135,7 @@ describe('the WebDriver relay through the device’s agent', async () => {
       );
       await until(
         'the agent closed the Appium session',
-        async () => (await onAppium(appium.url, live.appiumSessionId)) === 404,
+        async () => (await onAppium(tv.appium.url, live.appiumSessionId)) === 404,
       );
       expect(await redis.hget(keys.deviceHealth(TV), 'sessionDrops')).toBe('0');
       expect(await leases.holder(TV)).toBeNull();
@@ -160,7 +148,7 @@ describe('the WebDriver relay through the device’s agent', async () => {
     async () => {
       const browser = await client();
       const runId = String(browser.capabilities['devlab:runId' as keyof typeof browser.capabilities]);
-      await browser.url(app.url);
+      await browser.url(tv.app.url);
       expect(await browser.getTitle()).toBe(TITLE);
 
       const killed = agent!;

@@ -1,12 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { partnerScope } from '../../auth/principal.ts';
 import { parseDuration, reservationRequestSchema } from '../../webdriver/reservation-duration.ts';
 import { ReservationConflictError, type ReservationService } from '../../webdriver/reservation-service.ts';
 import type { Reservation } from '../../webdriver/reservation-store.ts';
-import { WEBDRIVER_PATH } from '../../webdriver/routes.ts';
 import { errors, json } from '../openapi.ts';
+import { reservationSchema, reservationView as view } from '../reservation-view.ts';
 import { errorSchema } from '../schemas.ts';
 
 export interface ReservationRouteDeps {
@@ -14,31 +14,6 @@ export interface ReservationRouteDeps {
   /** The longest a reservation may last (`webdriver.maxReservationMs`). */
   maxMs: number;
 }
-
-const reservationSchema = z.object({
-  id: z.string(),
-  device: z.string().describe('the reserved device'),
-  partner: z.string().describe('whose it is'),
-  note: z.string().nullable(),
-  createdAt: z.number(),
-  until: z.number().describe('when it ends by itself (epoch ms)'),
-  webdriverUrl: z
-    .string()
-    .describe(
-      'where its holder points a WebDriver client (with the partner token as Bearer, or as the URL password): sessions on exactly this device',
-    ),
-});
-
-/** The reservation's WebDriver URL on the address the client reached the API at. */
-const view = (req: FastifyRequest, r: Reservation): z.infer<typeof reservationSchema> => ({
-  id: r.id,
-  device: r.deviceId,
-  partner: r.partner,
-  note: r.note,
-  createdAt: r.createdAt,
-  until: r.until,
-  webdriverUrl: `${req.protocol}://${req.host}${WEBDRIVER_PATH}/reservations/${encodeURIComponent(r.id)}`,
-});
 
 const idParams = z.object({ id: z.string().max(200).describe('reservation id') });
 
@@ -105,27 +80,28 @@ export async function reservationRoutes(
     async (req) => (await reservations.list(partnerScope(req.principal))).map((r) => view(req, r)),
   );
 
-  api.get(
-    '/api/reservations/:id',
-    {
+  /** `/api/reservations/:id`: the reservation `act` answers for the id, in the caller's partner scope. */
+  const byId = (
+    method: 'GET' | 'DELETE',
+    summary: string,
+    answer: string,
+    act: (id: string, scope: string | null) => Promise<Reservation>,
+  ) =>
+    api.route({
+      method,
+      url: '/api/reservations/:id',
       schema: {
-        summary: 'A reservation',
+        summary,
         params: idParams,
-        response: { 200: json('the reservation', reservationSchema), ...errors(400, 401, 404, 429) },
+        response: { 200: json(answer, reservationSchema), ...errors(400, 401, 404, 429) },
       },
-    },
-    async (req) => view(req, await reservations.get(req.params.id, partnerScope(req.principal))),
-  );
-
-  api.delete(
-    '/api/reservations/:id',
-    {
-      schema: {
-        summary: 'End a reservation now: its open session ends, the device is free',
-        params: idParams,
-        response: { 200: json('the ended reservation', reservationSchema), ...errors(400, 401, 404, 429) },
-      },
-    },
-    async (req) => view(req, await reservations.release(req.params.id, partnerScope(req.principal))),
+      handler: async (req) => view(req, await act(req.params.id, partnerScope(req.principal))),
+    });
+  byId('GET', 'A reservation', 'the reservation', (id, scope) => reservations.get(id, scope));
+  byId(
+    'DELETE',
+    'End a reservation now: its open session ends, the device is free',
+    'the ended reservation',
+    (id, scope) => reservations.release(id, scope),
   );
 }

@@ -1,16 +1,6 @@
 import type { Command } from 'commander';
+import type { ReservationView } from '../../api/reservation-view.ts';
 import { apiAction as act, type ServerOption } from '../api-action.ts';
-
-/** A reservation as the API answers it (`harness/api/routes/reservations.ts`). */
-interface ReservationView {
-  id: string;
-  device: string;
-  partner: string;
-  note: string | null;
-  createdAt: number;
-  until: number;
-  webdriverUrl: string;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

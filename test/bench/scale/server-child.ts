@@ -26,6 +26,13 @@ if (process.env['BENCH_PROF']) {
     last = now;
   }, 2).unref();
   process.on('exit', () => writeFileSync(`/tmp/prof/gaps-${process.pid}.json`, JSON.stringify(gaps)));
+  // And the RSS and heap every 250 ms (ms since start, MB): where the peak RSS comes from.
+  const memory: number[][] = [];
+  setInterval(() => {
+    const m = process.memoryUsage();
+    memory.push([Math.round(performance.now()), Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
+  }, 250).unref();
+  process.on('exit', () => writeFileSync(`/tmp/prof/memory-${process.pid}.json`, JSON.stringify(memory)));
 }
 const send = (reply: ChildReply): void => {
   process.send?.(reply);
