@@ -1,36 +1,17 @@
 import type { Browser as WdioBrowser } from 'webdriverio';
 import type { Page } from 'playwright-core';
-import type { ContainerHandle, DeviceRecord, DriverKind } from '../devices/device.ts';
-import type { InputKind, Resolution } from '../devices/capabilities.ts';
+import type { ContainerHandle, DeviceRecord } from '../devices/device.ts';
+import type { z } from 'zod';
+import type { requirementsSchema, testMetaSchema } from './define-test.ts';
 
-/** Device capabilities a test needs; a (test, device) pair is eligible only when all of them hold. */
-export interface Requirements {
-  /** Every codec listed must be decodable. */
-  codecs?: string[];
-  /** true: any HDR format; a list: at least one of these formats. */
-  hdr?: boolean | string[];
-  /** DRM system and the minimum security level, e.g. { system: 'widevine', level: 'L1' }. */
-  drm?: { system: string; level?: string };
-  minResolution?: Resolution;
-  minMemoryMb?: number;
-  input?: InputKind;
-  /** Driver kinds the test body can run on (it uses `driver`, `page` or `container`). */
-  drivers?: DriverKind[];
-}
+/**
+ * Device capabilities a test needs; a (test, device) pair is eligible only when all of them hold. Derived
+ * from its schema (suites/define-test.ts), which says what each field means.
+ */
+export type Requirements = z.output<typeof requirementsSchema>;
 
-export interface TestMeta {
-  /** Stable id: history is keyed by it, so it survives title and code changes. */
-  id: string;
-  title: string;
-  tags: string[];
-  component: string;
-  owner: string;
-  /** 0 (lowest) to 3 (release blocker). */
-  priority: number;
-  timeoutMs: number;
-  retries: number;
-  requires: Requirements;
-}
+/** A test's metadata as validated (defaults applied); derived from its schema (suites/define-test.ts). */
+export type TestMeta = z.output<typeof testMetaSchema>;
 
 export interface TestLogger {
   info(message: string, data?: Record<string, unknown>): void;

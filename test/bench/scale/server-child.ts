@@ -30,7 +30,11 @@ if (process.env['BENCH_PROF']) {
   const memory: number[][] = [];
   setInterval(() => {
     const m = process.memoryUsage();
-    memory.push([Math.round(performance.now()), Math.round(m.rss / 2 ** 20), Math.round(m.heapUsed / 2 ** 20)]);
+    memory.push([
+      Math.round(performance.now()),
+      Math.round(m.rss / 2 ** 20),
+      Math.round(m.heapUsed / 2 ** 20),
+    ]);
   }, 250).unref();
   process.on('exit', () => writeFileSync(`/tmp/prof/memory-${process.pid}.json`, JSON.stringify(memory)));
 }
