@@ -114,6 +114,15 @@ describe('inside harness/ (docs/ARCHITECTURE.md)', () => {
   it('no import circle between harness/ folders', () => {
     expect(circles(harnessFolderGraph())).toEqual([]);
   });
+  it('no import circle between the files of a folder either (types included)', () => {
+    const graph = new Map<string, Set<string>>();
+    for (const { file, target } of importsOf('harness')) {
+      if (!target.startsWith('harness/')) continue;
+      graph.set(file, (graph.get(file) ?? new Set()).add(target));
+    }
+    expect(graph.size).toBeGreaterThan(100);
+    expect(circles(graph)).toEqual([]);
+  });
   it('harness/lab/ (the composition roots) is imported by the CLI only', () => {
     const intoLab = importsOf('harness').filter(
       ({ file, target }) =>

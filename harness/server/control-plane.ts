@@ -15,7 +15,7 @@ import type { RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { type AttemptSpec, attemptPayload } from './attempt-payload.ts';
 import { EventBus } from './event-bus.ts';
-import { IdempotentSubmits, type SubmittedRun } from './idempotent-submits.ts';
+import { IdempotentSubmits, type SubmitResult, type SubmittedRun } from './idempotent-submits.ts';
 import { type HistoryView, type PlanningDeps, planRequest } from './plan-request.ts';
 import { recoverOpenRuns } from './recovery.ts';
 import { ReportHandler } from './report-handler.ts';
@@ -45,11 +45,6 @@ export interface SubmitOptions {
    * at most MAX_QUEUE_DEFER_MS later; without it, on the next turn of the event loop.
    */
   queueAfter?: Promise<unknown>;
-}
-
-export interface SubmitResult {
-  run: RunRow;
-  plan: Plan;
 }
 
 function newRunId(now: number): string {

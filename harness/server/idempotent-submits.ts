@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { IdempotencyConflictError } from '../errors.ts';
+import type { Plan } from '../planner/planner.ts';
 import { type RunRequestInput, runRequestSchema } from '../protocol/run-request.ts';
 import type { RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
-import type { SubmitResult } from './control-plane.ts';
 import { storedPlan } from './stored-plan.ts';
+
+/** A new run and the plan it was made from. */
+export interface SubmitResult {
+  run: RunRow;
+  plan: Plan;
+}
 
 /** A submit's answer; `replayed` when it is the run an earlier submit with the same key created. */
 export type SubmittedRun = SubmitResult & { replayed?: true };

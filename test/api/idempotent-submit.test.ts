@@ -120,6 +120,29 @@ describe('idempotent submit (Idempotency-Key) on the real control plane', async 
   });
 
   it.skipIf(!up)(
+    "a new run's answer counts its jobs from the plan, as the store counts them (skipped at planning too)",
+    async () => {
+      for (const [body, skipped] of [
+        [{ query: 'tag:idem', partner: 'acme', build: 'b-counts' }, undefined],
+        // A budget for one test (6 s each, a tenth of the timeout): the other two are planned as skipped jobs.
+        [{ query: 'tag:idem', partner: 'acme', build: 'b-counts', options: { budgetS: 7 } }, 2],
+      ] as const) {
+        const res = await post(body);
+        expect(res.status).toBe(201);
+        const created = (await res.json()) as { id: string; counts: object; total: number; devices: object };
+        const stored = (await (await fetch(`${url}/api/runs/${created.id}`)).json()) as typeof created;
+        expect(created.total).toBe(3);
+        expect((created.counts as { skipped?: number }).skipped).toBe(skipped);
+        expect({ counts: created.counts, total: created.total, devices: created.devices }).toEqual({
+          counts: stored.counts,
+          total: stored.total,
+          devices: stored.devices,
+        });
+      }
+    },
+  );
+
+  it.skipIf(!up)(
     'the same key twice makes one run: the second answer is the first run, 200 and replayed',
     async () => {
       const body = { query: 'tag:idem', partner: 'acme', build: 'b-1' };

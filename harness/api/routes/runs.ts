@@ -25,7 +25,7 @@ import {
   submittedRunSchema,
 } from '../schemas.ts';
 import { duplicateExecutions } from '../duplicate-executions.ts';
-import { jobView, runView } from '../run-view.ts';
+import { jobView, plannedCounts, runView } from '../run-view.ts';
 import { slicedJson } from '../sliced-json.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -134,7 +134,8 @@ export async function runRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       type Job = (typeof plan.jobs)[number];
       // An absolute status URL for pollers that cannot resolve a relative one (Spinnaker's webhook stage).
       const head: Omit<SubmittedRun, 'jobs'> = {
-        ...runView(store, run),
+        // A new run's counts come from its plan; a replayed one's from the store, as it is now.
+        ...runView(store, run, replayed ? undefined : plannedCounts(plan.jobs)),
         statusUrl: `${req.protocol}://${req.host}${self}`,
         unplanned: plan.unplanned,
         ...dropped,
