@@ -100,6 +100,10 @@ export async function measureSize(size: number, lab: ScaleLab, reps: number): Pr
       submitStallMs = Math.max(submitStallMs, (await server.request('settled')).maxStallMs);
       return ms;
     });
+    // Each submit's latency in order: an outlier first (a cold path) or anywhere (contention) reads apart.
+    process.stderr.write(
+      `scale: ${size.toLocaleString('en')} jobs: submits (ms) ${submit.ms.map(Math.round).join(' ')}\n`,
+    );
     step('training');
     const training = await duringTraining(server, `${api}/preview`, reps);
     const { rssMb, peakRssMb } = await server.request('stats');
