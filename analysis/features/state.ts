@@ -1,7 +1,7 @@
 import { type Cycle, type CyclePair, pairKey } from '../history/cycles.ts';
 import { type ChangeStats, recordChange } from './change.ts';
 import { flakyEvent, knownBuild } from './flakiness.ts';
-import { type FlakyEvent, newStats, recordRun, type Stats } from './stats.ts';
+import { newStats, recordRun, type Stats } from './stats.ts';
 
 /** What the ranker knows about a pair before it runs (no verdict, no duration). */
 export interface PairQuery {

@@ -46,7 +46,11 @@ export function plannedCounts(jobs: readonly { pool: string; skipReason?: string
     const skipped = job.skipReason !== undefined;
     const verdict = skipped ? 'skipped' : 'pending';
     counts[verdict] = (counts[verdict] ?? 0) + 1;
-    const d = (devices[job.pool] ??= { done: 0, failed: 0, errors: 0, total: 0 });
+    let d = devices[job.pool];
+    if (!d) {
+      d = { done: 0, failed: 0, errors: 0, total: 0 };
+      devices[job.pool] = d;
+    }
     d.total++;
     if (skipped) d.done++;
   }
