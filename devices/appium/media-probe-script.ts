@@ -39,7 +39,10 @@ const PROBE_SOURCE = `
     return true;
   };
   var define = function (obj, name, fn) {
-    try { Object.defineProperty(obj, name, { value: fn, configurable: true, writable: true }); } catch (e) {}
+    // A property the page made non-configurable keeps the host's answer: said in the browser log (an
+    // artifact of the attempt), so a codec verdict that follows from it can be traced.
+    try { Object.defineProperty(obj, name, { value: fn, configurable: true, writable: true }); }
+    catch (e) { console.error('devlab media emulation: ' + name + ' not replaced, the host answer stays: ' + e); }
   };
   if (typeof MediaSource !== 'undefined') define(MediaSource, 'isTypeSupported', function (t) { return supported(t); });
   if (typeof ManagedMediaSource !== 'undefined') define(ManagedMediaSource, 'isTypeSupported', function (t) { return supported(t); });

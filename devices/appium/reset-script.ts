@@ -13,8 +13,13 @@
 const QUIESCE = `(() => {
   const last = setTimeout(() => {}, 0);
   for (let id = 0; id <= last; id++) { clearTimeout(id); clearInterval(id); }
-  for (const media of document.querySelectorAll('video, audio')) { try { media.pause(); } catch (e) {} }
+  // Best effort: a medium that refuses to pause is said in the browser log (an artifact of the attempt).
+  for (const media of document.querySelectorAll('video, audio')) {
+    try { media.pause(); } catch (e) { console.warn('devlab reset: a media element did not pause: ' + e); }
+  }
   const ignore = () => {};
+  // A document without storage (about:blank, an opaque origin) throws a SecurityError here: it has
+  // nothing to clear and nothing to write, so nothing is lost.
   try { Storage.prototype.setItem = ignore; Storage.prototype.removeItem = ignore; } catch (e) {}
   try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
 })();`;
