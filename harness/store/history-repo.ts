@@ -36,22 +36,7 @@ interface RawRun {
   request_json: string;
 }
 
-interface RawJob {
-  run_id: string;
-  test_id: string;
-  component: string;
-  device_id: string | null;
-  pool: string;
-  device_model: string;
-  device_firmware: string;
-  device_platform: string;
-  verdict: Verdict;
-  duration_ms: number | null;
-  signature: string | null;
-  finished_at: number;
-}
-
-/** RawJob's columns in JOB_COLUMNS order (a statement in raw mode). */
+/** A history row's job columns, in JOB_COLUMNS order: every history read is a statement in raw mode. */
 type RawJobTuple = [
   run_id: string,
   test_id: string,
@@ -69,6 +54,8 @@ type RawJobTuple = [
 
 const JOB_COLUMNS = `j.run_id, j.test_id, j.component, j.device_id, j.pool, j.device_model, j.device_firmware,
   j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at`;
+/** A run's columns as RawRun has them. */
+const RUN_COLUMNS = 'r.id, r.partner, r.created_at, r.build, r.request_json';
 /** Jobs that are history: done, with a verdict that ran or was decided (cancelled and skipped taught nothing). */
 const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped')`;
 /**
@@ -88,25 +75,41 @@ function changedOf(requestJson: string): string[] {
   return [...new Set(named)].sort();
 }
 
-function toFinished(run: RawRun, changed: string[], j: RawJob): FinishedJob {
+function toFinished(run: RawRun, changed: string[], j: RawJobTuple | RawJoinedTuple): FinishedJob {
   return {
-    runId: j.run_id,
+    runId: j[0],
     partner: run.partner,
     runCreatedAt: run.created_at,
     build: run.build,
     changed,
-    testId: j.test_id,
-    component: j.component,
-    pool: j.pool,
-    deviceId: j.device_id ?? j.pool,
-    model: j.device_model,
-    firmware: j.device_firmware,
-    platform: j.device_platform,
-    verdict: j.verdict,
-    durationMs: j.duration_ms ?? 0,
-    signature: j.signature,
-    finishedAt: j.finished_at,
+    testId: j[1],
+    component: j[2],
+    pool: j[4],
+    deviceId: j[3] ?? j[4],
+    model: j[5],
+    firmware: j[6],
+    platform: j[7],
+    verdict: j[8],
+    durationMs: j[9] ?? 0,
+    signature: j[10],
+    finishedAt: j[11],
   };
+}
+
+/** RUN_COLUMNS after JOB_COLUMNS, as a raw row gives them. */
+type RawJoinedTuple = [
+  ...RawJobTuple,
+  id: string,
+  partner: string,
+  created_at: number,
+  build: string,
+  request_json: string,
+];
+
+/** A joined row (JOB_COLUMNS, then RUN_COLUMNS) as history. */
+function joinedToFinished(t: RawJoinedTuple): FinishedJob {
+  const run: RawRun = { id: t[12], partner: t[13], created_at: t[14], build: t[15], request_json: t[16] };
+  return toFinished(run, changedOf(run.request_json), t);
 }
 
 /**
@@ -190,12 +193,13 @@ export class HistoryRepo {
   *jobsFinishedAfter(afterMs: number): Generator<FinishedJob> {
     const rows = this.db
       .prepare(
-        `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
+        `SELECT ${JOB_COLUMNS}, ${RUN_COLUMNS}
          FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.finished_at > ? AND ${HISTORY_JOB} AND ${HISTORY_RUN}
          ORDER BY j.finished_at, j.id`,
       )
-      .iterate(afterMs) as IterableIterator<RawJob & RawRun>;
-    for (const raw of rows) yield toFinished(raw, changedOf(raw.request_json), raw);
+      .raw(true)
+      .iterate(afterMs) as IterableIterator<RawJoinedTuple>;
+    for (const raw of rows) yield joinedToFinished(raw);
   }
 
   /** History rows of one run (finished or not: the jobs that are done so far), in plan order. */
@@ -212,11 +216,12 @@ export class HistoryRepo {
   job(jobId: string): FinishedJob | undefined {
     const raw = this.db
       .prepare(
-        `SELECT ${JOB_COLUMNS}, r.id, r.partner, r.created_at, r.build, r.request_json
+        `SELECT ${JOB_COLUMNS}, ${RUN_COLUMNS}
          FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = ? AND ${HISTORY_JOB} AND ${HISTORY_RUN}`,
       )
-      .get(jobId) as (RawJob & RawRun) | undefined;
-    return raw && toFinished(raw, changedOf(raw.request_json), raw);
+      .raw(true)
+      .get(jobId) as RawJoinedTuple | undefined;
+    return raw && joinedToFinished(raw);
   }
 
   /** The ids of runs still queued or running: their done jobs are history the query fields already see. */
@@ -240,23 +245,6 @@ export class HistoryRepo {
       .all(run.id) as RawJobTuple[];
     if (raw.length === 0) return [];
     const changed = changedOf(run.request_json);
-    return raw.map((j) => ({
-      runId: j[0],
-      partner: run.partner,
-      runCreatedAt: run.created_at,
-      build: run.build,
-      changed,
-      testId: j[1],
-      component: j[2],
-      pool: j[4],
-      deviceId: j[3] ?? j[4],
-      model: j[5],
-      firmware: j[6],
-      platform: j[7],
-      verdict: j[8],
-      durationMs: j[9] ?? 0,
-      signature: j[10],
-      finishedAt: j[11],
-    }));
+    return raw.map((j) => toFinished(run, changed, j));
   }
 }

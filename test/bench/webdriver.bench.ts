@@ -7,7 +7,6 @@ import { remote } from 'webdriverio';
 import YAML from 'yaml';
 import { AppiumServer } from '../../devices/appium/appium-server.ts';
 import { freePort } from '../../devices/appium/free-port.ts';
-import { loadInventory } from '../../devices/inventory/load.ts';
 import { loadConfig } from '../../harness/config/config.ts';
 import { PROJECT_ROOT } from '../../harness/config/project-root.ts';
 import { startControlPlaneService } from '../../harness/lab/control-plane-service.ts';
@@ -16,6 +15,7 @@ import { labKeys } from '../../harness/queue/names.ts';
 import { AgentRelay } from '../../harness/webdriver/agent-relay.ts';
 import { startPageServer } from '../devices/page-server.ts';
 import { dropPrefix } from '../support/redis-keys.ts';
+import { referenceTv } from '../webdriver/tv-parts.ts';
 import type { BenchResult } from './bench-result.ts';
 
 const REDIS_URL = process.env['DEVLAB_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -85,8 +85,7 @@ export async function benchWebdriver(rounds = 200): Promise<BenchResult[]> {
   }).start();
   const page = await startPageServer();
   const redis = redisConnection(REDIS_URL);
-  const reference = loadInventory().find((d) => d.id === TV)!;
-  const tv = { ...reference, settings: { ...reference.settings, server: appium.url } };
+  const tv = referenceTv(TV, appium.url);
   const inventoryFile = path.join(home, 'inventory.yaml');
   writeFileSync(inventoryFile, YAML.stringify({ devices: [tv] }));
   const config = loadConfig({

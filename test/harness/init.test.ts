@@ -1,36 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../devices/inventory/load.ts';
 import { programFor } from '../../harness/cli/main.ts';
 import { loadConfig } from '../../harness/config/config.ts';
+import { type CliOutput, captureCli } from '../support/cli-capture.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'devlab-init-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function devlab(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    const argv = ['node', 'devlab', ...args];
-    await (await programFor(argv)).exitOverride().parseAsync(argv);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { stdout, stderr, exitCode };
+async function devlab(args: string[]): Promise<CliOutput> {
+  const argv = ['node', 'devlab', ...args];
+  return captureCli(async () => (await programFor(argv)).exitOverride().parseAsync(argv));
 }
 
 const FILES = ['devlab.config.yaml', 'devlab/inventory.yaml', 'devlab/tests/example.test-def.ts'];

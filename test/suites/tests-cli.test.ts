@@ -2,35 +2,19 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../harness/cli/program.ts';
 import { codeTests, makeSuiteDir, manifest, removeSuiteDirs } from './fixtures/suite-dir.ts';
+import { type CliOutput, captureCli } from '../support/cli-capture.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await buildProgram()
+async function run(args: string[]): Promise<CliOutput> {
+  return captureCli(() =>
+    buildProgram()
       .exitOverride()
-      .parseAsync(['node', 'devlab', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { stdout, stderr, exitCode };
+      .parseAsync(['node', 'devlab', ...args]),
+  );
 }
 
 afterAll(removeSuiteDirs);
