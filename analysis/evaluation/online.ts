@@ -172,7 +172,8 @@ export async function evaluateOnline(
       rows += n;
       const queries = cycleQueries(cycle);
       const ctx = cycleContext(cycle);
-      const noChange = { ...ctx, changed: [] };
+      // The history-only model is told nothing of the change: neither what it touched nor what it is based on.
+      const noChange = ctx.timeMs !== undefined ? { timeMs: ctx.timeMs, changed: [] } : { changed: [] };
       const ids = idColumns(queries, model.model.config);
       const tie = queries.map((q) => hashUnit(`${cycle.id}\u0000${q.test}\u0000${q.device}`, o.seed));
       // The random baseline draws from the same (cycle, test, device) hash with another seed, not from a

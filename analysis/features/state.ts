@@ -1,4 +1,5 @@
 import { type Cycle, type CyclePair, pairKey } from '../history/cycles.ts';
+import { type BuildFailures, recordBuildFailure } from './base-build.ts';
 import { type ChangeStats, recordChange } from './change.ts';
 import { flakyEvent, knownBuild } from './flakiness.ts';
 import { newStats, recordRun, type Stats } from './stats.ts';
@@ -17,6 +18,8 @@ export interface CycleContext {
   timeMs?: number;
   /** What the change under test touched: components (and any other tokens the history records). */
   changed?: readonly string[];
+  /** The build the change under test is based on (the run request's `baseBuild`), when known. */
+  baseBuild?: string;
 }
 
 export type StatsKind =
@@ -72,6 +75,8 @@ export interface HistoryStateData {
   deviceFirmware: Map<string, string>;
   /** Learned change associations (analysis/features/change.ts); absent in older snapshots. */
   changes?: Map<string, ChangeStats>;
+  /** The builds tests failed on (analysis/features/base-build.ts); absent in older snapshots. */
+  buildFailures?: BuildFailures;
 }
 
 /**
@@ -98,6 +103,8 @@ export class HistoryState {
   readonly deviceFirmware = new Map<string, string>();
   /** Failures of (test, model) when a component changed, learned online (analysis/features/change.ts). */
   readonly changes = new Map<string, ChangeStats>();
+  /** The last builds each test and (test, model) failed on (analysis/features/base-build.ts). */
+  readonly buildFailures: BuildFailures = new Map();
   /** A cache of where each pair's outcome is counted (see `slotOf`); not part of the state's data. */
   private readonly slots = new Map<string, PairSlot>();
 
@@ -110,6 +117,7 @@ export class HistoryState {
       testComponent: this.testComponent,
       deviceFirmware: this.deviceFirmware,
       changes: this.changes,
+      buildFailures: this.buildFailures,
     };
   }
 
@@ -124,6 +132,7 @@ export class HistoryState {
     for (const [test, component] of data.testComponent) state.testComponent.set(test, component);
     for (const [device, firmware] of data.deviceFirmware) state.deviceFirmware.set(device, firmware);
     for (const [key, stats] of data.changes ?? []) state.changes.set(key, stats);
+    for (const [key, builds] of data.buildFailures ?? []) state.buildFailures.set(key, builds);
     return state;
   }
 
@@ -209,6 +218,7 @@ export class HistoryState {
       const b = knownBuild(p.build);
       for (const s of stats) recordRun(s, p.failed, this.cycles, timeMs, p.durationS, f, b);
       if (cycle.changed.length > 0) recordChange(this.changes, cycle.changed, p, component);
+      if (p.failed) recordBuildFailure(this.buildFailures, p.test, p.deviceModel, p.build);
       if (p.firmware) this.deviceFirmware.set(p.device, p.firmware);
     }
     this.cycles++;
@@ -227,9 +237,10 @@ export function cycleQueries(cycle: Cycle): PairQuery[] {
   });
 }
 
-/** The cycle's time and changed components, as the features read them. */
+/** The cycle's time, changed components and base build, as the features read them. */
 export function cycleContext(cycle: Cycle): CycleContext {
-  return cycle.timeMs !== undefined
-    ? { timeMs: cycle.timeMs, changed: cycle.changed }
-    : { changed: cycle.changed };
+  const ctx: CycleContext = { changed: cycle.changed };
+  if (cycle.timeMs !== undefined) ctx.timeMs = cycle.timeMs;
+  if (cycle.baseBuild !== undefined) ctx.baseBuild = cycle.baseBuild;
+  return ctx;
 }

@@ -26,6 +26,8 @@ export const DEFAULT_GENERATE: GenerateOptions = {
 /** Chance that a change regresses a component it touches, and that such a change is merged anyway. */
 export const REGRESSION_RATE = 0.3;
 export const MERGED_RATE = 0.2;
+/** Chance that a change that regresses nothing is merged (it then becomes the base of later changes). */
+export const CLEAN_MERGE_RATE = 0.7;
 
 interface Breakage {
   /** Which (test, device) the defect hits. */
@@ -45,6 +47,9 @@ interface Breakage {
 export function generateLabHistory(options: Partial<GenerateOptions> = {}): HistoryRow[] {
   const o = { ...DEFAULT_GENERATE, ...options };
   const rnd = seededRandom(o.seed);
+  // Merges of changes that regress nothing draw from a stream of their own: the rows of every other
+  // decision are as they were before the base build was recorded.
+  const mergeRnd = seededRandom(o.seed + 0x5bd1e995);
   const world = buildWorld(o.seed, o.cycles);
   const breakages: Breakage[] = [];
   // Capability defects: an HEVC test that fails on devices without HEVC until fixed.
@@ -89,6 +94,8 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
   const rows: HistoryRow[] = [];
   const t0 = Date.parse(o.start);
   const runs = new Map<string, number>();
+  // The main line the changes are based on: the build of the last merged change (b999 at the start).
+  let baseBuild = 'b999';
   for (let c = 0; c < o.cycles; c++) {
     // The change under test (a pull request's run) touches 1-2 components. A change regresses each
     // component it touches with probability REGRESSION_RATE: the tests that depend on the component
@@ -99,8 +106,11 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
     const changed = [
       ...new Set([pick(rnd, COMPONENTS), ...(rnd() < 0.4 ? [pick(rnd, COMPONENTS)] : [])]),
     ].sort();
+    let regressed = false;
+    let mergedRegression = false;
     for (const comp of changed) {
       if (rnd() >= REGRESSION_RATE) continue;
+      regressed = true;
       const victims = new Set(
         world.tests.filter((t) => {
           const dep = t.depends.find((d) => d.component === comp);
@@ -109,6 +119,7 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
       );
       const modelsHit = rnd() < 0.5 ? null : new Set(world.platformModels.get(comp));
       const merged = rnd() < MERGED_RATE;
+      mergedRegression ||= merged;
       breakages.push({
         hits: (tt, d) => victims.has(tt) && (!modelsHit || modelsHit.has(d.model.name)),
         probability: 0.8,
@@ -145,6 +156,7 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
           os: d.model.os,
           firmware,
           build: `b${1000 + c}`,
+          baseBuild,
           verdict,
           durationS: Math.round(duration * 100) / 100,
           component: t.component,
@@ -152,6 +164,8 @@ export function generateLabHistory(options: Partial<GenerateOptions> = {}): Hist
         });
       }
     }
+    // A merged change is the base of the changes after it (a merged regression breaks them until fixed).
+    if (mergedRegression || (!regressed && mergeRnd() < CLEAN_MERGE_RATE)) baseBuild = `b${1000 + c}`;
   }
   return rows;
 }

@@ -12,6 +12,7 @@ export const OPTIONAL_COLUMNS = [
   'signature',
   'component',
   'changed',
+  'base_build',
 ] as const;
 
 /** Splits one CSV record (RFC 4180 quoting) into fields; returns null on an unterminated quote. */
@@ -104,6 +105,7 @@ export function parseHistoryCsv(text: string, source = 'history.csv'): HistoryRo
       signature: get('signature'),
       component: get('component'),
       changed: changed ? changed.split(';').filter((c) => c !== '') : undefined,
+      baseBuild: get('base_build'),
     };
     const parsed = historyRowSchema.safeParse(candidate);
     if (!parsed.success) {
@@ -181,6 +183,8 @@ function columnValue(r: HistoryRow, col: string): string | undefined {
       return r.component;
     case 'changed':
       return r.changed?.join(';');
+    case 'base_build':
+      return r.baseBuild;
     default:
       return undefined;
   }

@@ -26,6 +26,8 @@ export interface Cycle {
   /** Epoch milliseconds, when the rows had a time. */
   timeMs?: number;
   changed: string[];
+  /** The build the cycle's change is based on (its rows' `baseBuild`), when known. */
+  baseBuild?: string;
   pairs: CyclePair[];
 }
 
@@ -88,8 +90,10 @@ export function groupCycles(rows: readonly HistoryRow[]): Cycle[] {
     // differ in its last bits).
     const durations = new Map<string, number[]>();
     const changed = new Set<string>();
+    let baseBuild: string | undefined;
     for (const r of c.rows) {
       for (const ch of r.changed ?? []) changed.add(ch);
+      baseBuild = least(baseBuild, r.baseBuild);
       // An infrastructure error, a skip or a block says nothing about the test: not a run of the pair.
       if (!isOutcome(r.verdict)) continue;
       const key = pairKey(r.test, r.device);
@@ -135,6 +139,7 @@ export function groupCycles(rows: readonly HistoryRow[]): Cycle[] {
       pairs: [...pairs.values()].sort(comparePairs),
     };
     if (timeMs !== undefined) cycle.timeMs = timeMs;
+    if (baseBuild) cycle.baseBuild = baseBuild;
     return cycle;
   });
 }

@@ -51,6 +51,8 @@ export const historyRowSchema = z.object({
   component: z.string().min(1).optional(),
   /** Components the cycle's change touched (the same on every row of a cycle). */
   changed: z.array(z.string().min(1)).optional(),
+  /** The build the cycle's change is based on (the lab's main line; the same on every row of a cycle). */
+  baseBuild: z.string().min(1).optional(),
 });
 
 export type HistoryRow = z.infer<typeof historyRowSchema>;

@@ -1,5 +1,6 @@
 import type { CycleContext, HistoryState, PairQuery } from '../features/state.ts';
 import { describeFlakiness, isFlakyNow } from '../features/flakiness.ts';
+import { buildTestModelKey, failedOnBuild } from '../features/base-build.ts';
 import { testModelKey } from '../features/change.ts';
 import { recentFails, type Stats } from '../features/stats.ts';
 
@@ -24,6 +25,11 @@ export function explainPair(state: HistoryState, q: PairQuery, ctx: CycleContext
   const pairRecent = lastK(pair, 5);
   if (pairRecent.fails > 0)
     out.push(`failed ${pairRecent.fails} of the last ${pairRecent.runs} runs on this device`);
+  if (
+    q.deviceModel !== undefined &&
+    failedOnBuild(state.buildFailures, buildTestModelKey(q.test, q.deviceModel), ctx.baseBuild)
+  )
+    out.push(`failed on the base build ${ctx.baseBuild} (${q.deviceModel})`);
   if (k.firmware !== undefined && (!fw || c - fw.firstCycle < 3))
     out.push(`new firmware ${q.firmware} on model ${q.deviceModel}`);
   else if (k.testFirmware !== undefined && !testFw && (testModel?.runs ?? 0) > 0)

@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import type { HistoryState } from '../../analysis/features/state.ts';
+import type { CycleContext, HistoryState } from '../../analysis/features/state.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
 import { rankedBy, rankOrder, scorePairs } from '../../analysis/ranking/rank.ts';
 import { explainPair } from '../../analysis/ranking/reasons.ts';
@@ -71,7 +71,8 @@ export function historyRanker(
           component: p.component,
         }));
         const changed = changedComponents(context.changedComponents, context.change?.changedPaths, match);
-        const ctx = { timeMs: Date.now(), changed };
+        const ctx: CycleContext = { timeMs: Date.now(), changed };
+        if (context.baseBuild) ctx.baseBuild = context.baseBuild;
         const scores = new Float64Array(queries.length);
         for (let i = 0; i < queries.length; i += SLICE) {
           if (i > 0) await setImmediate();

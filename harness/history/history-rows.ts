@@ -22,6 +22,7 @@ export function historyRows(jobs: Iterable<FinishedJob>): HistoryRow[] {
       ...(job.signature ? { signature: job.signature } : {}),
       ...(job.component ? { component: job.component } : {}),
       changed: job.changed,
+      ...(job.baseBuild ? { baseBuild: job.baseBuild } : {}),
     });
   }
   return rows;
@@ -65,7 +66,7 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
     pairs.set(key, pair);
   }
   if (pairs.size === 0) return null;
-  return {
+  const cycle: Cycle = {
     index: 0,
     id: first.runId,
     timeMs: first.runCreatedAt,
@@ -73,4 +74,6 @@ export function runCycle(jobs: readonly FinishedJob[]): Cycle | null {
     // The canonical order, as groupCycles gives it: nothing depends on the order jobs were stored in.
     pairs: [...pairs.values()].sort(comparePairs),
   };
+  if (first.baseBuild) cycle.baseBuild = first.baseBuild;
+  return cycle;
 }

@@ -9,8 +9,9 @@ import type { RunTriageData } from './run-triage.ts';
  * Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead.
  * 5: the state's change statistics hold pooled counts (analysis/features/change.ts).
  * 6: the history fields keep a run's failure as the sign of its entry (harness/history/query-stats.ts).
+ * 7: the state keeps the builds tests failed on (analysis/features/base-build.ts).
  */
-export const SNAPSHOT_FORMAT = 6;
+export const SNAPSHOT_FORMAT = 7;
 
 /** The lab history service's state on disk, and the moment up to which it holds every finished job and run. */
 export interface HistorySnapshot {

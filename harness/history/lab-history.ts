@@ -218,7 +218,7 @@ export class LabHistory {
     const partner = first.partner;
     let own = this.partnerStates.get(partner);
     // Its failures are triaged from the partner's history before it (an error-only run too), then it joins.
-    this.runTriage.reveal(partner, own ?? this.noHistory, first.runId, cycle, jobs, this.baseBuildOf(jobs));
+    this.runTriage.reveal(partner, own ?? this.noHistory, first.runId, cycle, jobs, first.baseBuild);
     if (!cycle) return;
     this.state.update(cycle);
     if (!own) {
@@ -243,20 +243,6 @@ export class LabHistory {
         `history of run ${runId}: its request is unreadable, changed paths not mapped: ${(err as Error).message}`,
       );
       return named;
-    }
-  }
-
-  /** The base build a run was submitted with, read only for a run with a failure (one row by id). */
-  private baseBuildOf(jobs: readonly FinishedJob[]): string | undefined {
-    if (!jobs.some((j) => j.verdict === 'failed' || j.verdict === 'timed-out' || j.verdict === 'error'))
-      return undefined;
-    const runId = jobs[0]!.runId;
-    try {
-      return this.store.runs.header(runId)?.request.baseBuild;
-    } catch (err) {
-      // Triage then goes on without a base build (recent runs on the device only), and says so here.
-      this.log(`triage of run ${runId}: its request is unreadable, no base build: ${(err as Error).message}`);
-      return undefined;
     }
   }
 

@@ -108,6 +108,7 @@ export async function planRun(input: PlanInput): Promise<Plan> {
   const scores = await ranker.score(pairs, {
     changedComponents: requestComponents(request),
     ...(request.change ? { change: request.change } : {}),
+    ...(request.baseBuild ? { baseBuild: request.baseBuild } : {}),
     historyPartner: input.historyPartner ?? request.partner,
   });
   if (n > YIELD_ABOVE) await setImmediate();

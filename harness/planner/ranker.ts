@@ -32,6 +32,8 @@ export interface RankContext {
   changedComponents: readonly string[];
   /** The change under test; its changed paths are mapped to components by the ranker's config. */
   change?: RunChange;
+  /** The build the change under test is based on (the request's `baseBuild`): failures on it are not the change's. */
+  baseBuild?: string;
   /**
    * Whose results the reasons may reflect: the partner the plan is for (its own runs only), or `'*'`
    * (ALL_PARTNERS, harness/history/query-stats.ts) for the whole lab (admins). Scores may learn from every

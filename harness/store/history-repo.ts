@@ -9,6 +9,8 @@ export interface FinishedJob {
   runCreatedAt: number;
   build: string;
   changed: string[];
+  /** The build the run's change is based on (the request's `baseBuild`), when it named one. */
+  baseBuild?: string;
   testId: string;
   component: string;
   pool: string;
@@ -65,23 +67,30 @@ const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skippe
 const HISTORY_RUN = `r.kind = 'catalog'`;
 const FINISHED_RUN = `r.status IN (${FINISHED_RUN_STATUSES.map((s) => `'${s}'`).join(', ')}) AND ${HISTORY_RUN}`;
 
-/** The components the run's change named (`change.components` and the older `options.changedComponents`). */
-function changedOf(requestJson: string): string[] {
+/** What a run's request says of its change, as its history rows carry it. */
+interface RunChange {
+  /** The components the change named (`change.components` and the older `options.changedComponents`). */
+  changed: string[];
+  baseBuild: string | undefined;
+}
+
+function changeOf(requestJson: string): RunChange {
   const request = JSON.parse(requestJson) as {
     options?: { changedComponents?: string[] };
     change?: { components?: string[] };
+    baseBuild?: string;
   };
   const named = [...(request.change?.components ?? []), ...(request.options?.changedComponents ?? [])];
-  return [...new Set(named)].sort();
+  return { changed: [...new Set(named)].sort(), baseBuild: request.baseBuild || undefined };
 }
 
-function toFinished(run: RawRun, changed: string[], j: RawJobTuple | RawJoinedTuple): FinishedJob {
-  return {
+function toFinished(run: RawRun, change: RunChange, j: RawJobTuple | RawJoinedTuple): FinishedJob {
+  const job: FinishedJob = {
     runId: j[0],
     partner: run.partner,
     runCreatedAt: run.created_at,
     build: run.build,
-    changed,
+    changed: change.changed,
     testId: j[1],
     component: j[2],
     pool: j[4],
@@ -94,6 +103,8 @@ function toFinished(run: RawRun, changed: string[], j: RawJobTuple | RawJoinedTu
     signature: j[10],
     finishedAt: j[11],
   };
+  if (change.baseBuild !== undefined) job.baseBuild = change.baseBuild;
+  return job;
 }
 
 /** RUN_COLUMNS after JOB_COLUMNS, as a raw row gives them. */
@@ -109,7 +120,7 @@ type RawJoinedTuple = [
 /** A joined row (JOB_COLUMNS, then RUN_COLUMNS) as history. */
 function joinedToFinished(t: RawJoinedTuple): FinishedJob {
   const run: RawRun = { id: t[12], partner: t[13], created_at: t[14], build: t[15], request_json: t[16] };
-  return toFinished(run, changedOf(run.request_json), t);
+  return toFinished(run, changeOf(run.request_json), t);
 }
 
 /**
@@ -244,7 +255,7 @@ export class HistoryRepo {
       .raw(true)
       .all(run.id) as RawJobTuple[];
     if (raw.length === 0) return [];
-    const changed = changedOf(run.request_json);
-    return raw.map((j) => toFinished(run, changed, j));
+    const change = changeOf(run.request_json);
+    return raw.map((j) => toFinished(run, change, j));
   }
 }

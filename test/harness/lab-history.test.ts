@@ -119,6 +119,7 @@ describe('the lab history service on a real SQLite store', () => {
         seedFinishedRun(store, {
           at: NOW - (40 - r) * DAY,
           partner: r % 2 ? 'p1' : 'p2',
+          build: `main-${r}`,
           jobs: ['a', 'b', 'c'].flatMap((test, i) => [
             { test, device: 'tv-1', verdict: (r + i) % 4 === 0 ? 'failed' : 'passed' },
             { test, device: 'tv-2', verdict: (r * i) % 5 === 1 ? 'timed-out' : 'flaky' },
@@ -140,13 +141,17 @@ describe('the lab history service on a real SQLite store', () => {
 
     const pairs = ['a', 'b', 'c', 'new'].flatMap((t) => [pair(t, 'tv-1'), pair(t, 'tv-2')]);
     const scores = (h: LabHistory, historyPartner: string) =>
-      historyRanker(h, null).score(pairs, { changedComponents: [], historyPartner });
+      historyRanker(h, null).score(pairs, { changedComponents: [], historyPartner, baseBuild: 'main-16' });
     for (const partner of [ALL_PARTNERS, 'p1', 'p2', 'nobody']) {
       // Scores and the reasons each partner reads (from its own runs) alike.
       const ranked = await scores(restarted, partner);
       expect(ranked).toEqual(await scores(replayed, partner));
       expect(ranked.some((r) => r.reasons.length > 0)).toBe(true);
     }
+    // What the snapshot kept of the builds tests failed on (main-16 is before it): a fails on it on tv-1.
+    expect((await scores(restarted, ALL_PARTNERS))[0]!.reasons).toContain(
+      'failed on the base build main-16 (M1)',
+    );
     for (const partner of [undefined, 'p1', 'p2']) {
       for (const test of ['a', 'b', 'c']) {
         const r = restarted.queryHistory(partner);
@@ -162,6 +167,31 @@ describe('the lab history service on a real SQLite store', () => {
     expect(restarted.durations.estimateMs('a', 'pool-tv-1', 0)).toBe(
       replayed.durations.estimateMs('a', 'pool-tv-1', 0),
     );
+  });
+
+  it('tells a preview which pairs failed on the base build the change is based on', async () => {
+    seedFinishedRun(store, {
+      at: NOW - 2 * DAY,
+      build: 'main-7',
+      jobs: [
+        { test: 'a', device: 'tv-1', verdict: 'failed' },
+        { test: 'b', device: 'tv-1', verdict: 'passed' },
+      ],
+    });
+    const h = history();
+    h.load();
+    const reasons = async (baseBuild: string) =>
+      (
+        await historyRanker(h, null).score([pair('a', 'tv-2'), pair('b', 'tv-2')], {
+          changedComponents: [],
+          historyPartner: ALL_PARTNERS,
+          baseBuild,
+        })
+      ).map((r) => r.reasons);
+    const onMain7 = await reasons('main-7');
+    expect(onMain7[0]).toContain('failed on the base build main-7 (M1)');
+    expect(onMain7[1]!.some((r) => r.includes('base build'))).toBe(false);
+    expect((await reasons('main-6'))[0]!.some((r) => r.includes('base build'))).toBe(false);
   });
 
   it('replays instead of trusting a snapshot taken with another window', async () => {

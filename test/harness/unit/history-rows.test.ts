@@ -41,6 +41,17 @@ describe('runCycle (a run as one analysis cycle)', () => {
     expect(runCycle(jobs)).toEqual(groupCycles(historyRows(jobs))[0]);
   });
 
+  it('carries the base build the run was submitted with', () => {
+    const jobs = [
+      { ...job('a', 'tv-1', 'failed'), baseBuild: 'main-41' },
+      { ...job('b', 'tv-1', 'passed'), baseBuild: 'main-41' },
+    ];
+    expect(runCycle(jobs)?.baseBuild).toBe('main-41');
+    expect(historyRows(jobs).map((r) => r.baseBuild)).toEqual(['main-41', 'main-41']);
+    expect(runCycle(jobs)).toEqual(groupCycles(historyRows(jobs))[0]);
+    expect(runCycle([job('a', 'tv-1', 'failed')])?.baseBuild).toBeUndefined();
+  });
+
   it('is null for a run with no history', () => {
     expect(runCycle([])).toBeNull();
     expect(runCycle([job('a', 'tv-1', 'cancelled')])).toBeNull();
