@@ -164,6 +164,7 @@ export class Agent {
     this.pools = null;
     // After the workers: no test adds an artifact any more; what is not uploaded stays in the spool.
     await this.options.artifacts.close?.();
+    // Safe to ignore: a QUIT that fails means the connection is already gone, which is what stop wants.
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
     await this.commands?.quit().catch(() => {});

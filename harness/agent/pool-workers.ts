@@ -61,6 +61,7 @@ export class PoolWorkers {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Only waits for the check in flight: its failure already rejected `check()` for whoever called it.
     await this.chain.catch(() => {});
     const workers = [...this.running.values()].flat();
     this.running.clear();

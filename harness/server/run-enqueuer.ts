@@ -53,6 +53,8 @@ export class RunEnqueuer {
     // serialization would make the caller wait for both.
     if (after) {
       const deferral = new AbortController();
+      // Both only say when to start: a failed answer is the request's own error (logged by the API), and
+      // the timer's rejection is its abort below.
       await Promise.race([
         after.catch(() => {}),
         delay(MAX_QUEUE_DEFER_MS, undefined, { signal: deferral.signal }).catch(() => {}),
