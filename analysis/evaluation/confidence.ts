@@ -45,8 +45,11 @@ export function selectForRecall(
   return order.filter((i) => entry[i]! < threshold);
 }
 
-/** Earlier failing pairs the calibrator keeps (the most recent). */
-export const CALIBRATION_WINDOW = 2000;
+/**
+ * Earlier failing pairs the calibrator keeps (the most recent, about 90 cycles of the generated lab):
+ * recent enough to follow the ranker as it learns. Chosen on dev seeds (analysis/RESULTS.md).
+ */
+export const CALIBRATION_WINDOW = 500;
 /** Fewer earlier failing pairs than this: no threshold is learned and the whole cycle is selected. */
 export const MIN_CALIBRATION_FAILURES = 20;
 
@@ -58,10 +61,20 @@ export const MIN_CALIBRATION_FAILURES = 20;
 export class RecallCalibrator {
   private readonly values: number[] = [];
 
-  constructor(readonly window = CALIBRATION_WINDOW) {}
+  constructor(
+    readonly window = CALIBRATION_WINDOW,
+    values: readonly number[] = [],
+  ) {
+    this.record(values);
+  }
 
   get size(): number {
     return this.values.length;
+  }
+
+  /** The kept entry values, oldest first (a copy: a snapshot's, given back to the constructor). */
+  entries(): number[] {
+    return [...this.values];
   }
 
   /** The entry values (`entryRecall`) of a revealed cycle's failing pairs. */
@@ -84,6 +97,19 @@ export class RecallCalibrator {
     // Just above the k-th value: the pair that entered there is selected too.
     return v + 1e-12 + Math.abs(v) * 1e-12;
   }
+
+  /** `threshold(confidence)` with how many earlier failing pairs it was learned from. */
+  cut(confidence: number): RecallCut {
+    return { confidence, threshold: this.threshold(confidence), failures: this.values.length };
+  }
+}
+
+/** Where a confidence selection cuts: a predicted-recall threshold learned from `failures` earlier failing pairs. */
+export interface RecallCut {
+  confidence: number;
+  /** Infinity: too few earlier failing pairs to learn one; everything is selected. */
+  threshold: number;
+  failures: number;
 }
 
 /** What a confidence selection achieved over an evaluation. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DRIVER_KINDS } from '../../devices/device.ts';
 import { INPUT_KINDS, RESOLUTIONS } from '../../devices/capabilities.ts';
 import { triageSchema } from '../../analysis/triage/triage.ts';
+import { planConfidenceSchema } from '../planner/plan-confidence.ts';
 import { ORDERINGS, PRIORITY_CLASSES, runRequestSchema } from '../protocol/run-request.ts';
 import { ATTEMPT_STATUSES, VERDICTS } from '../protocol/verdict.ts';
 import { RUN_STATUSES } from '../store/runs-repo.ts';
@@ -84,13 +85,14 @@ export const runViewSchema = z.object({
     z.string(),
     z.object({ done: z.number(), failed: z.number(), errors: z.number(), total: z.number() }),
   ),
-  /** What the plan kept of itself: the pools' devices, the unplanned tests, the ranker and the budget. */
+  /** What the plan kept of itself: the pools' devices, the unplanned tests, the ranker, the budget and confidence cuts. */
   plan: z
     .object({
       pools: z.record(z.string(), z.array(z.string())),
       unplanned: z.array(unplannedSchema),
       ranker: z.string().optional(),
       budget: budgetSchema.nullable().optional(),
+      confidence: planConfidenceSchema.nullable().optional(),
     })
     .nullable(),
 });
@@ -267,6 +269,8 @@ export const planPreviewSchema = z.object({
   ),
   unplanned: z.array(unplannedSchema),
   budget: budgetSchema.nullable(),
+  /** What `--confidence` did: the cut it learned from earlier runs, or null without `confidence`. */
+  confidence: planConfidenceSchema.nullable(),
   droppedSuites: droppedSuitesSchema,
 });
 export type PlanPreview = z.infer<typeof planPreviewSchema>;

@@ -14,6 +14,17 @@ export function formatPlanPreview(plan: PlanPreview): string {
     lines.push(
       `budget ${plan.budget.budgetS} s: ${plan.budget.selectedS} s selected, ${plan.budget.skippedJobs} job(s) left out`,
     );
+  const c = plan.confidence;
+  if (c)
+    lines.push(
+      `confidence ${c.confidence}: ${
+        c.calibratedOn === null
+          ? `cut at a predicted recall of ${(c.confidence * 100).toFixed(1)}% (uncalibrated)`
+          : c.cutAt === null
+            ? `every job runs: ${c.calibratedOn} failing job(s) in earlier runs, too few to learn a cut`
+            : `cut at a predicted recall of ${(c.cutAt * 100).toFixed(1)}%, learned from ${c.calibratedOn} failing jobs of earlier runs`
+      }; ${c.selectedS} s selected, ${c.skippedJobs} job(s) left out`,
+    );
   for (const j of skipped)
     lines.push(`  skipped: ${j.testId} on ${j.devices.join('/') || j.pool}: ${j.skipReason}`);
   for (const u of plan.unplanned) lines.push(`not planned: ${u.testId}: ${u.reasons.join('; ')}`);

@@ -1,4 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
+import type { RecallCut } from '../../analysis/evaluation/confidence.ts';
 import type { CycleContext, HistoryState } from '../../analysis/features/state.ts';
 import type { FailureModel } from '../../analysis/model/failure-model.ts';
 import { rankedBy, rankOrder, scorePairs } from '../../analysis/ranking/rank.ts';
@@ -30,6 +31,8 @@ export interface RankingSource {
   reasonState?(partner: string): HistoryState;
   /** Keeps the states as they are until the release is called (harness/history/lab-history.ts). */
   hold?(): () => void;
+  /** Where `--confidence` cuts, learned from earlier runs (harness/history/recall-calibration.ts). */
+  recallCut?(confidence: number): RecallCut;
 }
 
 /** The state `partner`'s reasons come from, or null when the source cannot tell its own results apart. */
@@ -56,8 +59,10 @@ export function historyRanker(
   const model = active?.model ?? null;
   const match = options.components ? componentMatcher(options.components) : undefined;
   const by = rankedBy(model);
+  const recallCut = source.recallCut?.bind(source);
   return {
     name: active && by === 'model' ? `model ${active.version}` : by,
+    ...(recallCut ? { recallCut } : {}),
     async score(pairs: readonly RankPair[], context): Promise<RankScore[]> {
       const release = source.hold?.() ?? (() => {});
       try {

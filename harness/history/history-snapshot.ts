@@ -9,7 +9,8 @@ import type { RunTriageData } from './run-triage.ts';
  * Bumped whenever what a snapshot holds changes shape: an older snapshot is then replayed instead.
  * 5: the state's change statistics hold pooled counts (analysis/features/change.ts).
  * 6: the history fields keep a run's failure as the sign of its entry (harness/history/query-stats.ts).
- * 7: the state keeps the builds tests failed on (analysis/features/base-build.ts).
+ * 7: the state keeps the builds tests failed on (analysis/features/base-build.ts), and the service where
+ *    earlier runs' failing jobs entered their order (harness/history/recall-calibration.ts).
  */
 export const SNAPSHOT_FORMAT = 7;
 
@@ -28,6 +29,8 @@ export interface HistorySnapshot {
   durations: Map<string, { ms: number; n: number }>;
   /** Each partner's triage trails and the kept triage of revealed runs. Since format 3. */
   triage: RunTriageData;
+  /** Where earlier runs' failing jobs entered their order, oldest first (`--confidence`'s cut). Since format 7. */
+  recall: number[];
 }
 
 /** `<home>/history/snapshot.bin`. */

@@ -1,3 +1,8 @@
+import {
+  CALIBRATION_WINDOW,
+  RecallCalibrator,
+  type RecallCut,
+} from '../../analysis/evaluation/confidence.ts';
 import { HistoryState } from '../../analysis/features/state.ts';
 import type { TestHistoryAccessor } from '../../suites/query/history.ts';
 import type { EventBus } from '../server/event-bus.ts';
@@ -12,6 +17,7 @@ import { runCycle } from './history-rows.ts';
 import { readSnapshot, writeSnapshot, type HistorySnapshot, SNAPSHOT_FORMAT } from './history-snapshot.ts';
 import { ALL_PARTNERS } from '../protocol/all-partners.ts';
 import { QueryStats } from './query-stats.ts';
+import { runRecallEntries } from './recall-calibration.ts';
 import { RunTriage, triageByJob } from './run-triage.ts';
 
 /** The one history window of a lab (config `history`). */
@@ -69,6 +75,8 @@ export class LabHistory {
   readonly queries: QueryStats;
   /** Replaced only by `load` (a snapshot). */
   readonly runTriage = new RunTriage();
+  /** Where earlier runs' failing jobs entered their order: the cut `--confidence` makes (recall-calibration.ts). */
+  private recall = new RecallCalibrator();
   lastLoad: HistoryLoad = { source: 'replay', runs: 0, rows: 0, ms: 0 };
   /** Rankings in progress: while any holds the state, finished runs wait to be revealed. */
   private holds = 0;
@@ -129,6 +137,7 @@ export class LabHistory {
       queries: this.queries.snapshot(),
       durations: this.durations.snapshot(),
       triage: this.runTriage.snapshot(),
+      recall: this.recall.entries(),
     });
   }
 
@@ -151,6 +160,7 @@ export class LabHistory {
     this.queries.restore(s.queries);
     this.durations.restore(s.durations);
     this.runTriage.restore(s.triage);
+    this.recall = new RecallCalibrator(CALIBRATION_WINDOW, s.recall);
     let rows = 0;
     for (const job of this.store.history.jobsFinishedAfter(s.upToMs)) {
       this.recordJob(job);
@@ -213,6 +223,7 @@ export class LabHistory {
     }
     const first = jobs[0];
     if (!first) return;
+    this.recall.record(runRecallEntries(jobs));
     const cycle = runCycle(jobs);
     if (cycle) cycle.changed = this.changedOfRun(first.runId, cycle.changed);
     const partner = first.partner;
@@ -226,6 +237,11 @@ export class LabHistory {
       this.partnerStates.set(partner, own);
     }
     own.update(cycle);
+  }
+
+  /** Where `--confidence` cuts, from where the failing jobs of earlier runs entered their order. */
+  recallCut(confidence: number): RecallCut {
+    return this.recall.cut(confidence);
   }
 
   /**

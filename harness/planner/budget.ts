@@ -1,4 +1,4 @@
-import { densityOrder, entryRecall } from '../../analysis/evaluation/confidence.ts';
+import { densityOrder, entryRecall, type RecallCut } from '../../analysis/evaluation/confidence.ts';
 
 export interface BudgetCandidate {
   score: number;
@@ -41,20 +41,32 @@ export function selectWithinBudget<T extends BudgetCandidate>(
   return { selected, skipped, selectedMs: used };
 }
 
+/** The shortest run time jobs are ordered by: a 0 ms estimate counts as 100 ms. */
+export const MIN_ORDER_MS = 100;
+
 /**
- * Selection with stated confidence (`--confidence`): jobs by risk per second until the selected jobs'
- * share of the summed failure probabilities (their predicted recall of the failing jobs) reaches
- * `confidence`; the rest are skipped with the reason. The order and the cut are
- * analysis/evaluation/confidence.ts's; the evaluation reports the recall this reached on held-out history.
+ * Selection with stated confidence (`--confidence`): jobs by risk per second, the shortest prefix whose
+ * share of the summed failure probabilities (its predicted recall of the failing jobs) reaches the cut.
+ * The cut is learned from the lab's earlier runs (`RecallCut`, harness/history/recall-calibration.ts):
+ * the predicted recall by which `confidence` of their failing jobs had entered their order. With too few
+ * earlier failing jobs to learn it (threshold Infinity) every job is selected; a ranker that keeps no
+ * history (`cut` null) is cut at `confidence` itself, uncalibrated. The rest are skipped with the reason.
+ * The order and the cut are analysis/evaluation/confidence.ts's, whose evaluation reports the recall this
+ * reaches on held-out history.
  */
 export function selectForConfidence<T extends BudgetCandidate>(
   candidates: readonly T[],
   confidence: number,
+  cut: RecallCut | null = null,
 ): BudgetSelection<T> {
+  const threshold = cut ? cut.threshold : confidence;
+  const how = cut
+    ? `the cut at ${(threshold * 100).toFixed(1)}% learned from ${cut.failures} failing jobs of earlier runs`
+    : 'uncalibrated';
   const scores = candidates.map((c) => c.score);
   const order = densityOrder(
     scores,
-    candidates.map((c) => Math.max(c.estDurationMs, 100) / 1000),
+    candidates.map((c) => Math.max(c.estDurationMs, MIN_ORDER_MS) / 1000),
   );
   const entry = entryRecall(scores, order);
   const selected: T[] = [];
@@ -62,14 +74,14 @@ export function selectForConfidence<T extends BudgetCandidate>(
   let used = 0;
   for (const i of order) {
     const candidate = candidates[i]!;
-    if (entry[i]! < confidence) {
+    if (entry[i]! < threshold) {
       selected.push(candidate);
       used += candidate.estDurationMs;
     } else
       skipped.push({
         candidate,
-        reason: `confidence ${confidence}: the jobs before it reach a predicted recall of ${(entry[i]! * 100).toFixed(1)}% (risk ${(
-          (candidate.score / Math.max(candidate.estDurationMs, 100)) * 1000
+        reason: `confidence ${confidence}: the jobs before it reach a predicted recall of ${(entry[i]! * 100).toFixed(1)}% (${how}; risk ${(
+          (candidate.score / Math.max(candidate.estDurationMs, MIN_ORDER_MS)) * 1000
         ).toPrecision(2)}/s)`,
       });
   }

@@ -5,6 +5,7 @@ import { explainIneligible, isEligible } from '../../suites/requirements.ts';
 import type { TestMeta } from '../../suites/test-api.ts';
 import { type RunRequest, requestComponents } from '../protocol/run-request.ts';
 import { selectForConfidence, selectWithinBudget } from './budget.ts';
+import type { PlanConfidence } from './plan-confidence.ts';
 import { groupPools } from './pools.ts';
 import type { DurationEstimator, Ranker, RankPair } from './ranker.ts';
 
@@ -36,6 +37,7 @@ export interface Plan {
   unplanned: { testId: string; reasons: string[] }[];
   ranker: string;
   budget?: { budgetS: number; selectedS: number; skippedJobs: number };
+  confidence?: PlanConfidence;
 }
 
 export interface PlanInput {
@@ -134,14 +136,25 @@ export async function planRun(input: PlanInput): Promise<Plan> {
     selectedMs = cut.selectedMs;
   }
   const confidence = request.options.confidence;
+  let confidenceCut: PlanConfidence | undefined;
   if (confidence !== undefined) {
+    const learned = ranker.recallCut?.(confidence) ?? null;
     const cut = selectForConfidence(
       selected.map((i) => ({ index: i, score: score[i]!, estDurationMs: estMs[i]! })),
       confidence,
+      learned,
     );
     selected = cut.selected.map((c) => c.index);
     skipped = [...skipped, ...cut.skipped.map((s) => ({ index: s.candidate.index, reason: s.reason }))];
     selectedMs = cut.selectedMs;
+    const cutAt = learned ? learned.threshold : confidence;
+    confidenceCut = {
+      confidence,
+      cutAt: Number.isFinite(cutAt) ? cutAt : null,
+      calibratedOn: learned ? learned.failures : null,
+      selectedS: Math.round(selectedMs / 100) / 10,
+      skippedJobs: cut.skipped.length,
+    };
   }
 
   // Candidates are generated in catalog order (test, then pool), so the index is the fifo order.
@@ -197,5 +210,6 @@ export async function planRun(input: PlanInput): Promise<Plan> {
     ...(budgetS === undefined
       ? {}
       : { budget: { budgetS, selectedS: Math.round(selectedMs / 100) / 10, skippedJobs: skipped.length } }),
+    ...(confidenceCut ? { confidence: confidenceCut } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { RecallCut } from '../../analysis/evaluation/confidence.ts';
 import type { RunChange } from '../protocol/run-request.ts';
 
 /** One (test, device) pair to score; a pool is scored through one of its devices. */
@@ -24,6 +25,11 @@ export interface RankScore {
 export interface Ranker {
   readonly name: string;
   score(pairs: readonly RankPair[], context: RankContext): RankScore[] | Promise<RankScore[]>;
+  /**
+   * Where `--confidence` cuts, learned from the lab's earlier runs (harness/history/recall-calibration.ts);
+   * absent for a ranker that keeps no history (the cut is then the confidence itself, uncalibrated).
+   */
+  recallCut?(confidence: number): RecallCut;
 }
 
 /** What a ranking knows of the run it orders. */

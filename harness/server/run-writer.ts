@@ -20,7 +20,13 @@ export async function writePlannedRun(
   store.runs.insert({
     ...run,
     status: 'planning',
-    plan: { pools: plan.pools, unplanned: plan.unplanned, ranker: plan.ranker, budget: plan.budget ?? null },
+    plan: {
+      pools: plan.pools,
+      unplanned: plan.unplanned,
+      ranker: plan.ranker,
+      budget: plan.budget ?? null,
+      confidence: plan.confidence ?? null,
+    },
   });
   const sliced = plan.jobs.length > JOB_WRITE_SLICE;
   for (let i = 0; i < plan.jobs.length; i += JOB_WRITE_SLICE) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { planConfidenceSchema } from '../planner/plan-confidence.ts';
 import type { Plan } from '../planner/planner.ts';
 import type { RunRow } from '../store/runs-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -9,9 +10,11 @@ const savedPlanSchema = z.object({
   unplanned: z.array(z.object({ testId: z.string(), reasons: z.array(z.string()) })),
   ranker: z.string(),
   budget: z.object({ budgetS: z.number(), selectedS: z.number(), skippedJobs: z.number() }).nullable(),
+  /** Since `--confidence` kept its cut: absent on older runs. */
+  confidence: planConfidenceSchema.nullable().optional(),
 });
 
-/** A stored run's plan as it was planned: the saved pools, unplanned tests and budget, the jobs in order. */
+/** A stored run's plan as it was planned: the saved pools, unplanned tests, budget and confidence cut, the jobs in order. */
 export function storedPlan(store: Store, run: RunRow): Plan {
   const saved = savedPlanSchema.parse(run.plan);
   return {
@@ -19,6 +22,7 @@ export function storedPlan(store: Store, run: RunRow): Plan {
     unplanned: saved.unplanned,
     ranker: saved.ranker,
     ...(saved.budget ? { budget: saved.budget } : {}),
+    ...(saved.confidence ? { confidence: saved.confidence } : {}),
     jobs: store.jobs.listByRun(run.id).map((j) => ({
       jobId: j.id,
       testId: j.testId,

@@ -11,6 +11,14 @@ export interface FinishedJob {
   changed: string[];
   /** The build the run's change is based on (the request's `baseBuild`), when it named one. */
   baseBuild?: string;
+  /**
+   * The run was cut to a budget or a confidence, or cancelled: some of its jobs never ran, so where its
+   * failures entered its order says nothing about a selection (harness/history/recall-calibration.ts).
+   */
+  runCut?: boolean;
+  /** The ranker's failure probability and run-time estimate the job was planned with (null: none kept). */
+  score?: number | null;
+  estDurationMs?: number | null;
   testId: string;
   component: string;
   pool: string;
@@ -36,6 +44,7 @@ interface RawRun {
   created_at: number;
   build: string;
   request_json: string;
+  status: string;
 }
 
 /** A history row's job columns, in JOB_COLUMNS order: every history read is a statement in raw mode. */
@@ -52,12 +61,14 @@ type RawJobTuple = [
   duration_ms: number | null,
   signature: string | null,
   finished_at: number,
+  score: number | null,
+  est_duration_ms: number | null,
 ];
 
 const JOB_COLUMNS = `j.run_id, j.test_id, j.component, j.device_id, j.pool, j.device_model, j.device_firmware,
-  j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at`;
+  j.device_platform, j.verdict, j.duration_ms, j.signature, j.finished_at, j.score, j.est_duration_ms`;
 /** A run's columns as RawRun has them. */
-const RUN_COLUMNS = 'r.id, r.partner, r.created_at, r.build, r.request_json';
+const RUN_COLUMNS = 'r.id, r.partner, r.created_at, r.build, r.request_json, r.status';
 /** Jobs that are history: done, with a verdict that ran or was decided (cancelled and skipped taught nothing). */
 const HISTORY_JOB = `j.state = 'done' AND j.verdict NOT IN ('cancelled', 'skipped')`;
 /**
@@ -72,16 +83,25 @@ interface RunChange {
   /** The components the change named (`change.components` and the older `options.changedComponents`). */
   changed: string[];
   baseBuild: string | undefined;
+  cut: boolean;
 }
 
-function changeOf(requestJson: string): RunChange {
-  const request = JSON.parse(requestJson) as {
-    options?: { changedComponents?: string[] };
+function changeOf(run: RawRun): RunChange {
+  const request = JSON.parse(run.request_json) as {
     change?: { components?: string[] };
     baseBuild?: string;
+    options?: { changedComponents?: string[]; budgetS?: number; confidence?: number };
   };
   const named = [...(request.change?.components ?? []), ...(request.options?.changedComponents ?? [])];
-  return { changed: [...new Set(named)].sort(), baseBuild: request.baseBuild || undefined };
+  return {
+    changed: [...new Set(named)].sort(),
+    baseBuild: request.baseBuild || undefined,
+    // Cancelled: its cancelled jobs never ran either.
+    cut:
+      request.options?.budgetS !== undefined ||
+      request.options?.confidence !== undefined ||
+      run.status === 'cancelled',
+  };
 }
 
 function toFinished(run: RawRun, change: RunChange, j: RawJobTuple | RawJoinedTuple): FinishedJob {
@@ -102,8 +122,11 @@ function toFinished(run: RawRun, change: RunChange, j: RawJobTuple | RawJoinedTu
     durationMs: j[9] ?? 0,
     signature: j[10],
     finishedAt: j[11],
+    score: j[12],
+    estDurationMs: j[13],
   };
   if (change.baseBuild !== undefined) job.baseBuild = change.baseBuild;
+  if (change.cut) job.runCut = true;
   return job;
 }
 
@@ -115,12 +138,20 @@ type RawJoinedTuple = [
   created_at: number,
   build: string,
   request_json: string,
+  status: string,
 ];
 
 /** A joined row (JOB_COLUMNS, then RUN_COLUMNS) as history. */
 function joinedToFinished(t: RawJoinedTuple): FinishedJob {
-  const run: RawRun = { id: t[12], partner: t[13], created_at: t[14], build: t[15], request_json: t[16] };
-  return toFinished(run, changeOf(run.request_json), t);
+  const run: RawRun = {
+    id: t[14],
+    partner: t[15],
+    created_at: t[16],
+    build: t[17],
+    request_json: t[18],
+    status: t[19],
+  };
+  return toFinished(run, changeOf(run), t);
 }
 
 /**
@@ -165,7 +196,7 @@ export class HistoryRepo {
     if (!Number.isFinite(from)) return;
     const runs = this.db
       .prepare(
-        `SELECT r.id, r.partner, r.created_at, r.build, r.request_json FROM runs r
+        `SELECT ${RUN_COLUMNS} FROM runs r
          WHERE ${FINISHED_RUN} AND r.finished_at >= ? ORDER BY r.finished_at, r.id`,
       )
       .iterate(from) as IterableIterator<RawRun>;
@@ -216,9 +247,7 @@ export class HistoryRepo {
   /** History rows of one run (finished or not: the jobs that are done so far), in plan order. */
   runJobs(runId: string): FinishedJob[] {
     const run = this.db
-      .prepare(
-        `SELECT id, partner, created_at, build, request_json FROM runs r WHERE id = ? AND ${HISTORY_RUN}`,
-      )
+      .prepare(`SELECT ${RUN_COLUMNS} FROM runs r WHERE r.id = ? AND ${HISTORY_RUN}`)
       .get(runId) as RawRun | undefined;
     return run ? this.jobsOf(run) : [];
   }
@@ -255,7 +284,7 @@ export class HistoryRepo {
       .raw(true)
       .all(run.id) as RawJobTuple[];
     if (raw.length === 0) return [];
-    const change = changeOf(run.request_json);
+    const change = changeOf(run);
     return raw.map((j) => toFinished(run, change, j));
   }
 }

@@ -93,6 +93,7 @@ describe('the OpenAPI document, generated from the routes’ schemas', async () 
       expect(requestBody('/api/runs')).toEqual({ $ref: '#/components/schemas/RunRequest' });
       expect(Object.keys(doc.components.schemas['PlanPreview']?.properties ?? {}).sort()).toEqual([
         'budget',
+        'confidence',
         'droppedSuites',
         'jobs',
         'ranker',

@@ -194,6 +194,50 @@ describe('the lab history service on a real SQLite store', () => {
     expect((await reasons('main-6'))[0]!.some((r) => r.includes('base build'))).toBe(false);
   });
 
+  it('learns where --confidence cuts from the failing jobs of earlier whole runs, and keeps it in its snapshot', async () => {
+    const file = path.join(home, 'history', 'snapshot.bin');
+    const run = (r: number, options?: { budgetS: number }) =>
+      seedFinishedRun(store, {
+        at: NOW - (30 - r) * DAY,
+        ...(options ? { options } : {}),
+        jobs: [
+          // a is the riskiest per second and fails in every third run; c fails, planned as a low risk.
+          {
+            test: 'a',
+            device: 'tv-1',
+            verdict: r % 3 === 0 ? 'failed' : 'passed',
+            score: 0.6,
+            estDurationMs: 1000,
+          },
+          { test: 'b', device: 'tv-1', verdict: 'passed', score: 0.3, estDurationMs: 1000 },
+          { test: 'c', device: 'tv-1', verdict: 'failed', score: 0.1, estDurationMs: 1000 },
+        ],
+      });
+    for (let r = 0; r < 9; r++) run(r);
+    const few = history(WINDOW, file, NOW - 21.5 * DAY);
+    few.load();
+    // 12 failing jobs so far: too few to learn a cut from, so a confidence run would keep every job.
+    expect(few.recallCut(0.9)).toEqual({
+      confidence: 0.9,
+      threshold: Number.POSITIVE_INFINITY,
+      failures: 12,
+    });
+    expect(few.saveSnapshot()).toBeGreaterThan(0);
+    for (let r = 9; r < 30; r++) run(r);
+    // A run cut to a budget teaches nothing (its skipped jobs never ran).
+    run(30, { budgetS: 2 });
+
+    const replayed = history();
+    replayed.load();
+    const cut = replayed.recallCut(0.9);
+    // 30 whole runs: 10 failures of a (entered at 0) and 30 of c (entered at 0.9 of the predicted recall).
+    expect(cut.failures).toBe(40);
+    expect(cut.threshold).toBeCloseTo(0.9, 6);
+    const restarted = history(WINDOW, file);
+    expect(restarted.load().source).toBe('snapshot');
+    expect(restarted.recallCut(0.9)).toEqual(cut);
+  });
+
   it('replays instead of trusting a snapshot taken with another window', async () => {
     const file = path.join(home, 'history', 'snapshot.bin');
     seedFinishedRun(store, { at: NOW - DAY, jobs: [{ test: 'a', device: 'tv-1', verdict: 'failed' }] });

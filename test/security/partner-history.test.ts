@@ -99,7 +99,7 @@ describe('history does not leak across partners', async () => {
     // A query that selects nothing for this partner is answered as such (422), not with an empty plan.
     if (res.status === 422) {
       expect(((await res.json()) as { error: string }).error).toBe(`no test matched the query '${query}'`);
-      return { ranker: '', jobs: [], unplanned: [], budget: null };
+      return { ranker: '', jobs: [], unplanned: [], budget: null, confidence: null };
     }
     expect(res.status).toBe(200);
     return (await res.json()) as PlanPreview;

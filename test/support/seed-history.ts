@@ -11,6 +11,9 @@ export interface SeedJob {
   verdict: Verdict;
   model?: string;
   durationMs?: number;
+  /** The risk and run-time estimate it was planned with (default 0 and 1 s). */
+  score?: number;
+  estDurationMs?: number;
 }
 
 /** A job row as the planner would plan it (what `store.jobs.insertMany` takes). */
@@ -48,6 +51,8 @@ export function seedFinishedRun(
     build?: string;
     baseBuild?: string;
     status?: RunStatus;
+    /** Run options as the request had them (e.g. a budget). */
+    options?: { budgetS?: number; confidence?: number };
   },
 ): string {
   const runId = `run-${randomUUID()}`;
@@ -55,11 +60,15 @@ export function seedFinishedRun(
     partner: run.partner ?? 'default',
     ...(run.build ? { build: run.build } : {}),
     ...(run.baseBuild ? { baseBuild: run.baseBuild } : {}),
-    options: { changedComponents: run.changed ?? [] },
+    options: { changedComponents: run.changed ?? [], ...run.options },
   });
   store.transaction(() => {
     store.runs.insert({ id: runId, request, createdAt: run.at - 60_000, plan: null });
-    const jobs = run.jobs.map((j, seq) => plannedJob(runId, seq, j.test, j.device, j.model));
+    const jobs = run.jobs.map((j, seq) => ({
+      ...plannedJob(runId, seq, j.test, j.device, j.model),
+      ...(j.score !== undefined ? { score: j.score } : {}),
+      ...(j.estDurationMs !== undefined ? { estDurationMs: j.estDurationMs } : {}),
+    }));
     store.jobs.insertMany(jobs, run.at - 60_000);
     jobs.forEach((job, i) => {
       const j = run.jobs[i]!;

@@ -182,6 +182,7 @@ export async function runRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         ranker: plan.ranker,
         unplanned: plan.unplanned,
         budget: plan.budget ?? null,
+        confidence: plan.confidence ?? null,
         ...dropped,
       };
       const job = (j: Job): PlanPreview['jobs'][number] => ({
