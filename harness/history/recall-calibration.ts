@@ -31,6 +31,10 @@ export function runRecallEntries(jobs: readonly FinishedJob[]): number[] {
       failed: isFailure(verdict),
     });
   }
+  const failed = ran.filter((r) => r.failed).length;
+  if (failed === 0) return [];
+  // No positive score: nothing to order by, every failure "entered" at 1 (entryRecall's rule), no sort needed.
+  if (!ran.some((r) => r.score > 0)) return new Array<number>(failed).fill(1);
   const scores = ran.map((r) => r.score);
   const entry = entryRecall(
     scores,

@@ -55,6 +55,12 @@ describe('where a run’s failing jobs entered its plan’s order (what --confid
     expect(runRecallEntries([job('a', 'failed', null, null), job('b', 'passed', 0.5, 1000)])).toEqual([]);
     expect(runRecallEntries([])).toEqual([]);
   });
+
+  it('says a failure planned with no risk to go by entered at the end (1), as the evaluation does', () => {
+    const unranked = [job('a', 'failed', 0, 1000), job('b', 'passed', 0, 1000), job('c', 'failed', 0, 500)];
+    expect(runRecallEntries(unranked)).toEqual([1, 1]);
+    expect(runRecallEntries([job('a', 'passed', 0.5, 1000)])).toEqual([]);
+  });
 });
 
 describe('--confidence cuts where earlier runs found their failures', () => {
