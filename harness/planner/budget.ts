@@ -5,6 +5,9 @@ export interface BudgetCandidate {
   estDurationMs: number;
 }
 
+/** The shortest run time jobs are ordered by: a 0 ms estimate counts as 100 ms. */
+export const MIN_ORDER_MS = 100;
+
 export interface BudgetSelection<T extends BudgetCandidate> {
   selected: T[];
   skipped: { candidate: T; reason: string }[];
@@ -19,7 +22,7 @@ export function selectWithinBudget<T extends BudgetCandidate>(
   candidates: readonly T[],
   budgetMs: number,
 ): BudgetSelection<T> {
-  const density = (c: T) => c.score / Math.max(c.estDurationMs, 100);
+  const density = (c: T) => c.score / Math.max(c.estDurationMs, MIN_ORDER_MS);
   const ranked = [...candidates].sort((a, b) => density(b) - density(a));
   const selected: T[] = [];
   const skipped: { candidate: T; reason: string }[] = [];
@@ -41,16 +44,14 @@ export function selectWithinBudget<T extends BudgetCandidate>(
   return { selected, skipped, selectedMs: used };
 }
 
-/** The shortest run time jobs are ordered by: a 0 ms estimate counts as 100 ms. */
-export const MIN_ORDER_MS = 100;
-
 /**
  * Selection with stated confidence (`--confidence`): jobs by risk per second, the shortest prefix whose
  * share of the summed failure probabilities (its predicted recall of the failing jobs) reaches the cut.
  * The cut is learned from the lab's earlier runs (`RecallCut`, harness/history/recall-calibration.ts):
  * the predicted recall by which `confidence` of their failing jobs had entered their order. With too few
  * earlier failing jobs to learn it (threshold Infinity) every job is selected; a ranker that keeps no
- * history (`cut` null) is cut at `confidence` itself, uncalibrated. The rest are skipped with the reason.
+ * history (`cut` null) is cut at `confidence` itself, uncalibrated; `threshold` is the cut made. The rest are
+ * skipped with the reason.
  * The order and the cut are analysis/evaluation/confidence.ts's, whose evaluation reports the recall this
  * reaches on held-out history.
  */
@@ -58,7 +59,7 @@ export function selectForConfidence<T extends BudgetCandidate>(
   candidates: readonly T[],
   confidence: number,
   cut: RecallCut | null = null,
-): BudgetSelection<T> {
+): BudgetSelection<T> & { threshold: number } {
   const threshold = cut ? cut.threshold : confidence;
   const how = cut
     ? `the cut at ${(threshold * 100).toFixed(1)}% learned from ${cut.failures} failing jobs of earlier runs`
@@ -85,5 +86,5 @@ export function selectForConfidence<T extends BudgetCandidate>(
         ).toPrecision(2)}/s)`,
       });
   }
-  return { selected, skipped, selectedMs: used };
+  return { selected, skipped, selectedMs: used, threshold };
 }

@@ -147,10 +147,9 @@ export async function planRun(input: PlanInput): Promise<Plan> {
     selected = cut.selected.map((c) => c.index);
     skipped = [...skipped, ...cut.skipped.map((s) => ({ index: s.candidate.index, reason: s.reason }))];
     selectedMs = cut.selectedMs;
-    const cutAt = learned ? learned.threshold : confidence;
     confidenceCut = {
       confidence,
-      cutAt: Number.isFinite(cutAt) ? cutAt : null,
+      cutAt: Number.isFinite(cut.threshold) ? cut.threshold : null,
       calibratedOn: learned ? learned.failures : null,
       selectedS: Math.round(selectedMs / 100) / 10,
       skippedJobs: cut.skipped.length,
